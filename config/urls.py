@@ -1,0 +1,22 @@
+"""URL map. Viewflow's own viewsets are deliberately not mounted: their lists are not scoped
+per object, so every page goes through orders.access instead."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="orders:my_tasks", permanent=False)),
+    path(
+        "logg-inn/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("logg-ut/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("orders.urls")),
+]
+
+handler403 = "orders.views.permission_denied"
+handler404 = "orders.views.page_not_found"
+handler500 = "orders.views.server_error"

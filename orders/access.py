@@ -1,0 +1,186 @@
+"""The one place that answers "may this user see this order, and which steps may they take".
+
+Every view, list, count and task queue asks here. Grants are django-guardian permissions on
+an Authority, a Municipality or a single Order (direct foreign-key tables), turned into one
+SQL filter for lists and checked with ``user.has_perm`` for a single object. Anything the
+user may not see is reported as "does not exist" (404) by the callers.
+"""
+
+from django.db.models import Q, QuerySet
+from viewflow.workflow.fields import get_task_ref
+from viewflow.workflow.models import Task
+from viewflow.workflow.status import PROCESS, STATUS
+
+from municipalities.models import (
+    ACT_FOR_AUTHORITY,
+    ACT_FOR_MUNICIPALITY,
+    Authority,
+    AuthorityGroupObjectPermission,
+    AuthorityUserObjectPermission,
+    Municipality,
+    MunicipalityGroupObjectPermission,
+    MunicipalityUserObjectPermission,
+)
+
+from .flows import AUTHORITY_STEPS, MUNICIPAL_STEPS, PERSONNEL_STEPS, OrderFlow
+from .models import (
+    ACT_AS_CASEWORKER,
+    Order,
+    OrderGroupObjectPermission,
+    OrderUserObjectPermission,
+)
+
+OPEN_TASK_STATUSES = (STATUS.NEW, STATUS.ASSIGNED)
+
+
+def _codename(perm: str) -> str:
+    return perm.split(".", 1)[1]
+
+
+def _granted(user, perm, user_table, group_table, prefix: str) -> Q:
+    """A filter on ``prefix`` matching objects the user holds ``perm`` on, directly or via a group."""
+    codename = _codename(perm)
+    direct = user_table.objects.filter(user=user, permission__codename=codename)
+    via_group = group_table.objects.filter(group__user=user, permission__codename=codename)
+    return Q(**{f"{prefix}__in": direct.values("content_object_id")}) | Q(
+        **{f"{prefix}__in": via_group.values("content_object_id")}
+    )
+
+
+def _authority_q(user, prefix="issuing_authority") -> Q:
+    return _granted(
+        user, ACT_FOR_AUTHORITY, AuthorityUserObjectPermission, AuthorityGroupObjectPermission, prefix
+    )
+
+
+def _municipality_q(user, prefix="municipality") -> Q:
+    return _granted(
+        user,
+        ACT_FOR_MUNICIPALITY,
+        MunicipalityUserObjectPermission,
+        MunicipalityGroupObjectPermission,
+        prefix,
+    )
+
+
+def _order_grant_q(user, prefix="pk", perm=None) -> Q:
+    direct = OrderUserObjectPermission.objects.filter(user=user)
+    via_group = OrderGroupObjectPermission.objects.filter(group__user=user)
+    if perm is not None:
+        direct = direct.filter(permission__codename=_codename(perm))
+        via_group = via_group.filter(permission__codename=_codename(perm))
+    return Q(**{f"{prefix}__in": direct.values("content_object_id")}) | Q(
+        **{f"{prefix}__in": via_group.values("content_object_id")}
+    )
+
+
+def _caseworker_q(user, prefix="") -> Q:
+    return _authority_q(user, f"{prefix}issuing_authority") | _order_grant_q(
+        user, f"{prefix}pk", ACT_AS_CASEWORKER
+    )
+
+
+def visible_orders_q(user, prefix="") -> Q:
+    """The filter on orders the user may see: their authority's, their municipality's, their
+    own (as the health personnel concerned), and single orders granted to them."""
+    return (
+        _authority_q(user, f"{prefix}issuing_authority")
+        | _municipality_q(user, f"{prefix}municipality")
+        | Q(**{f"{prefix}health_personnel__user": user})
+        | _order_grant_q(user, f"{prefix}pk")
+    )
+
+
+def orders_visible_to(user) -> QuerySet[Order]:
+    if not user.is_authenticated or not user.is_active:
+        return Order.objects.none()
+    return Order.objects.filter(visible_orders_q(user))
+
+
+def authorities_for(user) -> QuerySet[Authority]:
+    """Authorities the user acts for as caseworker."""
+    if not user.is_authenticated:
+        return Authority.objects.none()
+    return Authority.objects.filter(_authority_q(user, "pk"))
+
+
+def municipalities_for(user) -> QuerySet[Municipality]:
+    if not user.is_authenticated:
+        return Municipality.objects.none()
+    return Municipality.objects.filter(_municipality_q(user, "pk"))
+
+
+def actionable_tasks_for(user) -> QuerySet[Task]:
+    """Open workflow tasks on orders that this user may carry out."""
+    if not user.is_authenticated or not user.is_active:
+        return Task.objects.none()
+    order = "process__order__"
+    steps = OrderFlow.instance
+    refs = {name: get_task_ref(getattr(steps, name)) for name in _all_steps()}
+    by_role = (
+        Q(flow_task__in=[refs[s] for s in MUNICIPAL_STEPS]) & _municipality_q(user, f"{order}municipality")
+        | Q(flow_task__in=[refs[s] for s in PERSONNEL_STEPS], **{f"{order}health_personnel__user": user})
+        | Q(flow_task__in=[refs[s] for s in AUTHORITY_STEPS]) & _caseworker_q(user, order)
+    )
+    return Task.objects.filter(
+        by_role,
+        flow_task_type="HUMAN",
+        status__in=OPEN_TASK_STATUSES,
+        process__status=PROCESS.NEW,
+        process__flow_class=OrderFlow,
+    )
+
+
+def _all_steps():
+    return MUNICIPAL_STEPS + PERSONNEL_STEPS + AUTHORITY_STEPS
+
+
+def step_name(task) -> str:
+    return task.flow_task.name
+
+
+def acts_for_municipality(user, municipality) -> bool:
+    return user.is_authenticated and user.has_perm(ACT_FOR_MUNICIPALITY, municipality)
+
+
+def acts_for_authority(user, authority) -> bool:
+    return user.is_authenticated and user.has_perm(ACT_FOR_AUTHORITY, authority)
+
+
+def is_concerned_person(user, order) -> bool:
+    return user.is_authenticated and order.health_personnel.user_id == user.pk
+
+
+def may_act_as_caseworker(user, order) -> bool:
+    """Issuing authority's caseworkers, and anyone granted this single order as stand-in."""
+    return acts_for_authority(user, order.issuing_authority) or (
+        user.is_authenticated and user.has_perm(ACT_AS_CASEWORKER, order)
+    )
+
+
+def may_take_step(user, order, task) -> bool:
+    """May ``user`` carry out ``task`` (an open step of ``order``) now?"""
+    if task.status not in OPEN_TASK_STATUSES or is_closed(order):
+        return False
+    name = step_name(task)
+    if name in MUNICIPAL_STEPS:
+        return acts_for_municipality(user, order.municipality)
+    if name in PERSONNEL_STEPS:
+        return is_concerned_person(user, order)
+    if name in AUTHORITY_STEPS:
+        return may_act_as_caseworker(user, order)
+    return False
+
+
+def may_manage_case(user, order) -> bool:
+    """Extend the deadline, withdraw, register appeals: the issuing side, on an open case."""
+    return not is_closed(order) and may_act_as_caseworker(user, order)
+
+
+def may_issue(user) -> bool:
+    return authorities_for(user).exists()
+
+
+def is_closed(order) -> bool:
+    """Withdrawn and fulfilled cases are closed and read-only."""
+    return order.status in (PROCESS.DONE, PROCESS.CANCELED)

@@ -1,0 +1,353 @@
+"""Forms for the order's steps. Errors are written for the person filling them in."""
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from courses.models import Course, EvidenceDocument, Measure
+from municipalities.models import HealthPersonnel, Municipality
+
+from .models import Appeal, Order, Review
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class IssueOrderForm(forms.Form):
+    issuing_authority = forms.ModelChoiceField(queryset=None, label=_("Issuing authority"))
+    case_number = forms.RegexField(
+        regex=r"^\d{4}/\d{1,7}$",
+        label=_("Case number"),
+        help_text=_("The authority's case number, e.g. 2026/1234."),
+        error_messages={"invalid": _("Write the case number as year/number, e.g. 2026/1234.")},
+    )
+    hpr_number = forms.RegexField(
+        regex=r"^\d{7,9}$",
+        label=_("HPR number of the health personnel"),
+        error_messages={"invalid": _("An HPR number has seven to nine digits.")},
+    )
+    municipality_number = forms.RegexField(
+        regex=r"^\d{4}$",
+        label=_("Municipality number of the responsible municipality"),
+        help_text=_("Four digits, e.g. 0301. Leave empty to use the municipality where the person practises."),
+        required=False,
+        error_messages={"invalid": _("A municipality number has four digits.")},
+    )
+    caseworker = forms.ModelChoiceField(queryset=None, label=_("Responsible caseworker"))
+    legal_basis = forms.ChoiceField(choices=Order.LegalBasis.choices, label=_("Legal basis"))
+    decision_date = forms.DateField(label=_("Decision date"), widget=DateInput())
+    grounds_summary = forms.CharField(
+        label=_("Summary of the grounds"), widget=forms.Textarea(attrs={"rows": 4})
+    )
+    requires_course = forms.BooleanField(label=_("Course"), required=False)
+    requires_supervision = forms.BooleanField(label=_("Supervision"), required=False)
+    requirements = forms.CharField(
+        label=_("What the order requires"), widget=forms.Textarea(attrs={"rows": 4})
+    )
+    deadline = forms.DateField(label=_("Completion deadline"), widget=DateInput())
+
+    def __init__(self, *args, authorities, caseworkers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["issuing_authority"].queryset = authorities
+        self.fields["caseworker"].queryset = caseworkers
+        if len(authorities) == 1:
+            self.fields["issuing_authority"].initial = authorities[0].pk
+            self.fields["issuing_authority"].empty_label = None
+
+    def clean_hpr_number(self):
+        hpr = self.cleaned_data["hpr_number"]
+        try:
+            self.cleaned_data["health_personnel"] = HealthPersonnel.objects.select_related(
+                "municipality"
+            ).get(hpr_number=hpr)
+        except HealthPersonnel.DoesNotExist:
+            raise forms.ValidationError(
+                _("No health personnel with HPR number %(hpr)s is registered."), params={"hpr": hpr}
+            ) from None
+        return hpr
+
+    def clean_municipality_number(self):
+        number = self.cleaned_data["municipality_number"]
+        if number:
+            try:
+                self.cleaned_data["municipality"] = Municipality.objects.get(number=number)
+            except Municipality.DoesNotExist:
+                raise forms.ValidationError(
+                    _("There is no municipality with number %(number)s."), params={"number": number}
+                ) from None
+        return number
+
+    def clean(self):
+        data = super().clean()
+        if "municipality" not in data and "health_personnel" in data:
+            data["municipality"] = data["health_personnel"].municipality
+        decision, deadline = data.get("decision_date"), data.get("deadline")
+        if decision and deadline and deadline <= decision:
+            self.add_error("deadline", _("The deadline must be after the decision date."))
+        if decision and decision > timezone.localdate():
+            self.add_error("decision_date", _("The decision date cannot be in the future."))
+        if not data.get("requires_course") and not data.get("requires_supervision"):
+            self.add_error(
+                "requires_course", _("Choose course, supervision or both.")
+            )
+        return data
+
+    def service_arguments(self):
+        data = self.cleaned_data
+        return {
+            name: data[name]
+            for name in (
+                "issuing_authority",
+                "caseworker",
+                "health_personnel",
+                "municipality",
+                "case_number",
+                "legal_basis",
+                "decision_date",
+                "grounds_summary",
+                "requires_course",
+                "requires_supervision",
+                "requirements",
+                "deadline",
+            )
+        }
+
+
+class MeasureForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=_("Kind of measure"),
+        choices=[("", "–––")] + list(Measure.Kind.choices),
+        required=False,
+    )
+    course = forms.ModelChoiceField(
+        queryset=Course.objects.filter(active=True), label=_("Course"), required=False
+    )
+    supervisor_name = forms.CharField(label=_("Name of the supervisor"), required=False)
+    description = forms.CharField(
+        label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    planned_completion = forms.DateField(
+        label=_("Planned completion"), required=False, widget=DateInput()
+    )
+
+    def clean(self):
+        data = super().clean()
+        kind = data.get("kind")
+        if not kind:
+            if data.get("course") or data.get("supervisor_name") or data.get("planned_completion"):
+                self.add_error("kind", _("Choose whether this is a course or supervision."))
+            return data
+        if kind == Measure.Kind.COURSE and not data.get("course"):
+            self.add_error("course", _("Choose a course from the catalog."))
+        if kind == Measure.Kind.SUPERVISION and not data.get("supervisor_name", "").strip():
+            self.add_error("supervisor_name", _("Name the supervisor."))
+        if not data.get("planned_completion"):
+            self.add_error("planned_completion", _("Give a planned completion date."))
+        return data
+
+    def measure(self):
+        data = self.cleaned_data
+        if not data.get("kind"):
+            return None
+        return {
+            "kind": data["kind"],
+            "course": data["course"] if data["kind"] == Measure.Kind.COURSE else None,
+            "supervisor_name": data["supervisor_name"].strip()
+            if data["kind"] == Measure.Kind.SUPERVISION
+            else "",
+            "description": data["description"],
+            "planned_completion": data["planned_completion"],
+        }
+
+
+class BaseMeasureFormSet(forms.BaseFormSet):
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        if not any(form.measure() for form in self.forms):
+            raise forms.ValidationError(_("Plan at least one measure."))
+
+    def measures(self):
+        return [m for m in (form.measure() for form in self.forms) if m]
+
+
+MeasureFormSet = forms.formset_factory(MeasureForm, formset=BaseMeasureFormSet, extra=3, max_num=10)
+
+
+class PlanReceiptForm(forms.Form):
+    received = forms.BooleanField(
+        label=_("We confirm receipt of the order and take responsibility for carrying it out."),
+        error_messages={"required": _("Confirm receipt of the order.")},
+    )
+
+
+class AcknowledgeForm(forms.Form):
+    accepted = forms.BooleanField(
+        label=_("I have read the plan and accept it."),
+        error_messages={"required": _("Tick the box to accept the plan.")},
+    )
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(d, initial) for d in data]
+        return [single(data, initial)] if data else []
+
+
+class ConfirmCompletionForm(forms.Form):
+    note = forms.CharField(
+        label=_("How were the measures carried out?"), widget=forms.Textarea(attrs={"rows": 4})
+    )
+    existing_documents = forms.ModelMultipleChoiceField(
+        queryset=EvidenceDocument.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label=_("Documents already on the case"),
+    )
+    files = MultipleFileField(
+        label=_("Attach documents"),
+        required=False,
+        help_text=_("PDF or image files, e.g. an attendance list, a course certificate or a supervisor's report."),
+    )
+    document_kind = forms.ChoiceField(
+        label=_("Kind of the attached documents"), choices=EvidenceDocument.Kind.choices
+    )
+
+    def __init__(self, *args, order, **kwargs):
+        super().__init__(*args, **kwargs)
+        documents = order.documents.all()
+        self.fields["existing_documents"].queryset = documents
+        if not documents.exists():
+            del self.fields["existing_documents"]
+
+    def clean_files(self):
+        from courses.validators import evidence_content_type
+
+        files = self.cleaned_data["files"]
+        errors = []
+        for f in files:
+            try:
+                evidence_content_type(f)
+            except forms.ValidationError as error:
+                errors.extend(error.messages)
+        if errors:
+            raise forms.ValidationError(errors)
+        return files
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors and not data.get("files") and not data.get("existing_documents"):
+            self.add_error("files", _("Attach at least one document."))
+        return data
+
+
+class SignOffForm(forms.Form):
+    outcome = forms.ChoiceField(
+        label=_("Decision"), choices=Review.Outcome.choices, widget=forms.RadioSelect
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Required when the case is sent back."),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("outcome") == Review.Outcome.RETURNED and not data.get("reason", "").strip():
+            self.add_error("reason", _("Give the municipality a reason for sending it back."))
+        return data
+
+
+class ExtendDeadlineForm(forms.Form):
+    new_deadline = forms.DateField(label=_("New deadline"), widget=DateInput())
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, order, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.order = order
+
+    def clean_new_deadline(self):
+        value = self.cleaned_data["new_deadline"]
+        if value <= self.order.deadline:
+            raise forms.ValidationError(_("The new deadline must be later than the current one."))
+        return value
+
+
+class WithdrawForm(forms.Form):
+    reason = forms.CharField(label=_("Reason for the withdrawal"), widget=forms.Textarea(attrs={"rows": 3}))
+    confirm = forms.BooleanField(
+        label=_("I understand that the case is closed and becomes read-only."),
+        error_messages={"required": _("Confirm that the case is to be withdrawn.")},
+    )
+
+
+class RegisterAppealForm(forms.Form):
+    received_on = forms.DateField(label=_("Date the appeal was received"), widget=DateInput())
+    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, order, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.order = order
+
+    def clean_received_on(self):
+        value = self.cleaned_data["received_on"]
+        if value > timezone.localdate():
+            raise forms.ValidationError(_("The date cannot be in the future."))
+        if value < self.order.decision_date:
+            raise forms.ValidationError(_("An appeal cannot be received before the decision date."))
+        return value
+
+
+class DecideAppealForm(forms.Form):
+    outcome = forms.ChoiceField(
+        label=_("Outcome"),
+        choices=[c for c in Appeal.Outcome.choices if c[0] != Appeal.Outcome.PENDING],
+        widget=forms.RadioSelect,
+    )
+    decided_by = forms.ChoiceField(
+        label=_("Decided by"), choices=Appeal.DecidedBy.choices, widget=forms.RadioSelect
+    )
+    decided_on = forms.DateField(label=_("Decision date"), widget=DateInput())
+    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, appeal, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.appeal = appeal
+
+    def clean_decided_on(self):
+        value = self.cleaned_data["decided_on"]
+        if value < self.appeal.received_on or value > timezone.localdate():
+            raise forms.ValidationError(
+                _("The decision date must be between the day the appeal was received and today.")
+            )
+        return value
+
+
+class CaseListFilterForm(forms.Form):
+    state = forms.ChoiceField(
+        label=_("Show"),
+        required=False,
+        choices=[
+            ("", _("All cases")),
+            ("open", _("Open cases")),
+            ("closed", _("Closed cases")),
+            ("appeal", _("Under appeal")),
+        ],
+    )
+    q = forms.CharField(label=_("Search"), required=False, max_length=100)

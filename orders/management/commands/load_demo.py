@@ -1,0 +1,210 @@
+"""Load synthetic demo data: authorities, municipalities, one user per role and orders in every
+state, all created through the services so history and workflow are real. Safe to re-run."""
+
+from datetime import timedelta
+
+from django.core.files.base import ContentFile
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+from faker import Faker
+from guardian.shortcuts import assign_perm
+
+from courses.models import Course, Measure
+from municipalities.models import (
+    ACT_FOR_AUTHORITY,
+    ACT_FOR_MUNICIPALITY,
+    Authority,
+    HealthPersonnel,
+    Municipality,
+    User,
+)
+from orders import services
+from orders.models import Review
+
+DEMO_PASSWORD = "demo-palegg-2026"
+
+# Helsetilsynet's organisation number is public (DOMAIN.md). The county governors' numbers here
+# are placeholders with a valid check digit until the register import (issue 3) loads the real ones.
+AUTHORITIES = [
+    ("helsetilsynet", "Statens helsetilsyn", "helsetilsynet", "974761394"),
+    ("sfoa", "Statsforvalteren i Østfold, Buskerud, Oslo og Akershus", "statsforvalter", "900000008"),
+    ("vestland", "Statsforvalteren i Vestland", "statsforvalter", "900000016"),
+    ("trondelag", "Statsforvalteren i Trøndelag", "statsforvalter", "900000024"),
+]
+MUNICIPALITIES = [
+    ("oslo", "0301", "Oslo", "Oslo", "sfoa"),
+    ("baerum", "3201", "Bærum", "Akershus", "sfoa"),
+    ("bergen", "4601", "Bergen", "Vestland", "vestland"),
+    ("voss", "4621", "Voss", "Vestland", "vestland"),
+    ("trondheim", "5001", "Trondheim", "Trøndelag", "trondelag"),
+]
+# A tiny valid PDF, so demo documents download and open.
+DEMO_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>"
+    b"endobj 3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 300 144]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+class Command(BaseCommand):
+    help = "Load synthetic demo data (idempotent) and print the demo logins."
+
+    def handle(self, *args, **options):
+        if User.objects.filter(username="saksbehandler.sfoa").exists():
+            self.stdout.write("Demo data already loaded; nothing added.")
+        else:
+            with transaction.atomic():
+                self._load()
+            self.stdout.write(self.style.SUCCESS("Demo data loaded."))
+        self._print_logins()
+
+    def _user(self, username, first, last):
+        user = User.objects.create_user(
+            username, email=f"{username}@demo.invalid", password=DEMO_PASSWORD,
+            first_name=first, last_name=last,
+        )
+        return user
+
+    def _load(self):
+        # Faker names its Norwegian (bokmål) locale no_NO; there is no nb_NO.
+        fake = Faker("no_NO")
+        Faker.seed(2026)
+        self.authorities, self.caseworkers = {}, {}
+        for key, name, kind, org in AUTHORITIES:
+            authority = Authority.objects.create(name=name, kind=kind, org_number=org)
+            user = self._user(f"saksbehandler.{key}", fake.first_name(), fake.last_name())
+            assign_perm(ACT_FOR_AUTHORITY, user, authority)
+            self.authorities[key], self.caseworkers[key] = authority, user
+        self.municipalities, self.leaders, self.gps = {}, {}, {}
+        hpr = 9100001
+        for key, number, name, county, authority in MUNICIPALITIES:
+            municipality = Municipality.objects.create(
+                number=number, name=name, county=county, authority=self.authorities[authority]
+            )
+            leader = self._user(f"leder.{key}", fake.first_name(), fake.last_name())
+            assign_perm(ACT_FOR_MUNICIPALITY, leader, municipality)
+            self.municipalities[key], self.leaders[key] = municipality, leader
+            gps = []
+            for i in range(2):
+                first, last = fake.first_name(), fake.last_name()
+                login = self._user(f"lege.{key}" + ("" if i == 0 else "2"), first, last)
+                gps.append(HealthPersonnel.objects.create(
+                    hpr_number=str(hpr), name=f"{first} {last}", municipality=municipality, user=login,
+                ))
+                hpr += 1
+            self.gps[key] = gps
+        # Two GPs without a login, as in the real register.
+        for key in ("oslo", "bergen"):
+            HealthPersonnel.objects.create(
+                hpr_number=str(hpr), name=fake.name(), municipality=self.municipalities[key]
+            )
+            hpr += 1
+        self._orders(fake)
+
+    def _issue(self, number, authority, municipality, gp_index=0, days_ago=60):
+        today = timezone.localdate()
+        return services.issue_order(
+            acting_user=self.caseworkers[authority],
+            issuing_authority=self.authorities[authority],
+            caseworker=self.caseworkers[authority],
+            health_personnel=self.gps[municipality][gp_index],
+            municipality=self.municipalities[municipality],
+            case_number=f"2026/{number}",
+            decision_date=today - timedelta(days=days_ago),
+            grounds_summary=(
+                "Pliktbrudd etter helsepersonelloven § 4 (forsvarlighet) ved forskrivning av "
+                "vanedannende legemidler over tid. Syntetisk eksempel."
+            ),
+            requires_course=True,
+            requires_supervision=number % 2 == 0,
+            requirements=(
+                "Gjennomføre SKIL-kvalitetspakken «Vanedannende legemidler (VLM)»"
+                + (" og motta veiledning fra erfaren allmennlege, minst seks timer." if number % 2 == 0 else ".")
+            ),
+            deadline=today + timedelta(days=240 - days_ago),
+        )
+
+    def _task(self, order, step):
+        return order.task_set.get(flow_task_type="HUMAN", status__in=["NEW", "ASSIGNED"],
+                                  flow_task__endswith=f".{step}")
+
+    def _plan(self, order, municipality):
+        course = Course.objects.get(provider="skil", title="Vanedannende legemidler (VLM)")
+        measures = [{"kind": Measure.Kind.COURSE, "course": course, "description": "Kollegagruppe ved legevakten",
+                     "planned_completion": order.deadline - timedelta(days=30), "supervisor_name": ""}]
+        if order.requires_supervision:
+            measures.append({"kind": Measure.Kind.SUPERVISION, "course": None,
+                             "supervisor_name": "Erfaren fastlege (syntetisk)", "description": "Seks timer veiledning",
+                             "planned_completion": order.deadline - timedelta(days=14)})
+        services.plan_measures(task=self._task(order, "plan_measures"), acting_user=self.leaders[municipality],
+                               measures=measures)
+
+    def _acknowledge(self, order):
+        services.acknowledge_plan(task=self._task(order, "acknowledge"), acting_user=order.health_personnel.user)
+
+    def _confirm(self, order, municipality, name):
+        upload = ContentFile(DEMO_PDF, name=name)
+        services.confirm_completion(
+            task=self._task(order, "confirm_completion"), acting_user=self.leaders[municipality],
+            note="Alle tre kollegagruppemøter er gjennomført. Kursbevis vedlagt.",
+            uploads=[(upload, "certificate")],
+        )
+
+    def _sign_off(self, order, authority, outcome, reason=""):
+        services.sign_off(task=self._task(order, "sign_off"), acting_user=self.caseworkers[authority],
+                          outcome=outcome, reason=reason)
+
+    def _orders(self, fake):
+        today = timezone.localdate()
+        self._issue(1001, "sfoa", "oslo", days_ago=10)  # awaiting the municipality's plan
+        o = self._issue(1002, "sfoa", "oslo", gp_index=1, days_ago=30)  # awaiting the GP
+        self._plan(o, "oslo")
+        o = self._issue(1003, "vestland", "bergen", days_ago=90)  # measures under way
+        self._plan(o, "bergen")
+        self._acknowledge(o)
+        o = self._issue(1004, "sfoa", "oslo", days_ago=200)  # awaiting sign-off
+        self._plan(o, "oslo")
+        self._acknowledge(o)
+        self._confirm(o, "oslo", "kursbevis-vlm.pdf")
+        o = self._issue(1005, "sfoa", "baerum", days_ago=210)  # sent back once
+        self._plan(o, "baerum")
+        self._acknowledge(o)
+        self._confirm(o, "baerum", "deltakerliste.pdf")
+        self._sign_off(o, "sfoa", Review.Outcome.RETURNED, "Kursbevis for tredje møte mangler.")
+        o = self._issue(1006, "trondelag", "trondheim", days_ago=220)  # fulfilled
+        self._plan(o, "trondheim")
+        self._acknowledge(o)
+        self._confirm(o, "trondheim", "kursbevis.pdf")
+        self._sign_off(o, "trondelag", Review.Outcome.FULFILLED)
+        o = self._issue(1007, "vestland", "voss", days_ago=40)  # withdrawn
+        services.withdraw_order(order=o, acting_user=self.caseworkers["vestland"],
+                                reason="Feil person registrert i saken.")
+        o = self._issue(1008, "sfoa", "baerum", gp_index=1, days_ago=12)  # under appeal
+        services.register_appeal(order=o, acting_user=self.caseworkers["sfoa"],
+                                 received_on=today - timedelta(days=3), note="Klage mottatt per brev.")
+        o = self._issue(1009, "helsetilsynet", "bergen", gp_index=1, days_ago=50)  # appeal reversed
+        appeal = services.register_appeal(order=o, acting_user=self.caseworkers["helsetilsynet"],
+                                          received_on=today - timedelta(days=40))
+        services.decide_appeal(appeal=appeal, acting_user=self.caseworkers["helsetilsynet"],
+                               outcome="reversed", decided_by="nemnd", decided_on=today - timedelta(days=5),
+                               note="Nemnda opphevet vedtaket.")
+        o = self._issue(1010, "sfoa", "oslo", days_ago=100)  # extended deadline
+        services.extend_deadline(order=o, acting_user=self.caseworkers["sfoa"],
+                                 new_deadline=o.deadline + timedelta(days=60),
+                                 reason="Kurset starter først etter sommeren.")
+
+    def _print_logins(self):
+        self.stdout.write("\nDemo logins (password for all: %s)" % DEMO_PASSWORD)
+        rows = [
+            ("Saksbehandler, Statsforvalteren i Østfold, Buskerud, Oslo og Akershus", "saksbehandler.sfoa"),
+            ("Saksbehandler, Statsforvalteren i Vestland", "saksbehandler.vestland"),
+            ("Saksbehandler, Statsforvalteren i Trøndelag", "saksbehandler.trondelag"),
+            ("Saksbehandler, Statens helsetilsyn", "saksbehandler.helsetilsynet"),
+            ("Kommuneoverlege, Oslo kommune", "leder.oslo"),
+            ("Kommuneoverlege, Bærum / Bergen / Voss / Trondheim", "leder.baerum, leder.bergen, leder.voss, leder.trondheim"),
+            ("Fastlege i Oslo med pålegg", "lege.oslo"),
+            ("Andre fastleger", "lege.oslo2, lege.bergen, lege.baerum2, …"),
+        ]
+        for role, username in rows:
+            self.stdout.write(f"  {role:<75} {username}")
+        self.stdout.write("Open http://127.0.0.1:8000/ and log in.\n")

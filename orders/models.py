@@ -1,0 +1,230 @@
+"""The order (faglig pålegg, helsepersonelloven § 56) and the decisions recorded on it.
+
+``Order`` is a concrete subclass of viewflow's Process, so the workflow engine, guardian and
+simple-history all see the same row. Its state (which step is open, finished, cancelled) is
+viewflow's; this module adds the case facts and the decisions that steer the flow.
+"""
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+from viewflow.workflow.models import Process
+
+from audit.actor import history_records
+from courses.models import EvidenceDocument
+from municipalities.models import Authority, HealthPersonnel, Municipality
+
+ACT_AS_CASEWORKER = "orders.act_as_caseworker"
+VIEW_ORDER = "orders.view_order"
+
+
+class Order(Process):
+    """Faglig pålegg: a duty to take a course or receive supervision."""
+
+    class LegalBasis(models.TextChoices):
+        HPL_56 = "hpl-56", _("The Health Personnel Act § 56 (professional order)")
+
+    case_number = models.CharField(
+        _("case number"),
+        max_length=20,
+        validators=[
+            RegexValidator(r"^\d{4}/\d{1,7}$", _("Write the case number as year/number, e.g. 2026/1234."))
+        ],
+    )
+    issuing_authority = models.ForeignKey(
+        Authority, verbose_name=_("issuing authority"), on_delete=models.PROTECT, related_name="orders"
+    )
+    caseworker = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("responsible caseworker"),
+        on_delete=models.PROTECT,
+        related_name="orders_as_caseworker",
+    )
+    health_personnel = models.ForeignKey(
+        HealthPersonnel,
+        verbose_name=_("health personnel"),
+        on_delete=models.PROTECT,
+        related_name="orders",
+    )
+    municipality = models.ForeignKey(
+        Municipality,
+        verbose_name=_("responsible municipality"),
+        on_delete=models.PROTECT,
+        related_name="orders",
+    )
+    legal_basis = models.CharField(
+        _("legal basis"), max_length=20, choices=LegalBasis.choices, default=LegalBasis.HPL_56
+    )
+    decision_date = models.DateField(_("decision date"))
+    grounds_summary = models.TextField(_("summary of the grounds"))
+    requires_course = models.BooleanField(_("course"), default=False)
+    requires_supervision = models.BooleanField(_("supervision"), default=False)
+    requirements = models.TextField(_("what the order requires"))
+    deadline = models.DateField(_("completion deadline"))
+    withdrawal_reason = models.TextField(_("reason for withdrawal"), blank=True)
+    history = history_records()
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        ordering = ["deadline", "pk"]
+        permissions = [("act_as_caseworker", _("Can act as caseworker on this order"))]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["issuing_authority", "case_number"], name="order_unique_case_number"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(deadline__gt=models.F("decision_date")),
+                name="order_deadline_after_decision",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(requires_course=True) | models.Q(requires_supervision=True),
+                name="order_requires_a_measure",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.case_number} – {self.health_personnel.name}"
+
+
+class OrderUserObjectPermission(UserObjectPermissionBase):
+    """An individual grant on one order (a stand-in caseworker, a supervisor)."""
+
+    content_object = models.ForeignKey(Order, on_delete=models.CASCADE)
+
+
+class OrderGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Order, on_delete=models.CASCADE)
+
+
+class CompletionConfirmation(models.Model):
+    """The municipality's statement that the measures are carried out."""
+
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, related_name="confirmations", verbose_name=_("order")
+    )
+    note = models.TextField(_("note"))
+    documents = models.ManyToManyField(
+        EvidenceDocument, verbose_name=_("documents"), related_name="confirmations"
+    )
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("confirmed by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    confirmed_at = models.DateTimeField(_("confirmed"), auto_now_add=True)
+    history = history_records()
+
+    class Meta:
+        ordering = ["confirmed_at", "pk"]
+        verbose_name = _("completion confirmation")
+        verbose_name_plural = _("completion confirmations")
+
+
+class Review(models.Model):
+    """The authority's decision on a completion confirmation: fulfilled, or sent back."""
+
+    class Outcome(models.TextChoices):
+        FULFILLED = "fulfilled", _("Fulfilled – close the case")
+        RETURNED = "returned", _("Sent back to the municipality")
+
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, related_name="reviews", verbose_name=_("order")
+    )
+    outcome = models.CharField(_("decision"), max_length=20, choices=Outcome.choices)
+    reason = models.TextField(_("reason"), blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided"), auto_now_add=True)
+    history = history_records()
+
+    class Meta:
+        ordering = ["decided_at", "pk"]
+        get_latest_by = ["decided_at", "pk"]
+        verbose_name = _("review")
+        verbose_name_plural = _("reviews")
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(outcome="returned", reason=""),
+                name="review_return_has_reason",
+            )
+        ]
+
+
+class DeadlineExtension(models.Model):
+    """A change of the completion deadline, with the reason the authority gave."""
+
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, related_name="extensions", verbose_name=_("order")
+    )
+    previous_deadline = models.DateField(_("previous deadline"))
+    new_deadline = models.DateField(_("new deadline"))
+    reason = models.TextField(_("reason"))
+    extended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("extended by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    extended_at = models.DateTimeField(_("extended"), auto_now_add=True)
+    history = history_records()
+
+    class Meta:
+        ordering = ["extended_at", "pk"]
+        verbose_name = _("deadline extension")
+        verbose_name_plural = _("deadline extensions")
+
+
+class Appeal(models.Model):
+    """Klage to Statens helsepersonellnemnd, lodged through the issuing authority
+    (forvaltningsloven § 32). The order stands while the appeal is pending."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        UPHELD = "upheld", _("Upheld – the order stands")
+        REVERSED = "reversed", _("Reversed – the order is withdrawn")
+
+    class DecidedBy(models.TextChoices):
+        AUTHORITY = "authority", _("The issuing authority (fvl. § 33)")
+        NEMND = "nemnd", _("Norwegian Appeal Board for Health Personnel")
+
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, related_name="appeals", verbose_name=_("order")
+    )
+    received_on = models.DateField(_("appeal received"))
+    note = models.TextField(_("note"), blank=True)
+    outcome = models.CharField(
+        _("outcome"), max_length=20, choices=Outcome.choices, default=Outcome.PENDING
+    )
+    decided_by = models.CharField(
+        _("decided by"), max_length=20, choices=DecidedBy.choices, blank=True
+    )
+    decided_on = models.DateField(_("decided on"), null=True, blank=True)
+    decision_note = models.TextField(_("about the decision"), blank=True)
+    registered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("registered by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    registered_at = models.DateTimeField(_("registered"), auto_now_add=True)
+    history = history_records()
+
+    class Meta:
+        ordering = ["received_on", "pk"]
+        verbose_name = _("appeal")
+        verbose_name_plural = _("appeals")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order"],
+                condition=models.Q(outcome="pending"),
+                name="appeal_one_pending_per_order",
+            )
+        ]

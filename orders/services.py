@@ -1,0 +1,239 @@
+"""Every write the order knows. Views, commands and tests call these; nothing else writes.
+
+Each function takes the acting user, checks the access module again (a view's check is
+not enough on its own), and runs under the order's viewflow lock so two people acting at
+once leave one result.
+"""
+
+from contextlib import contextmanager
+from datetime import date
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+import audit
+from courses import services as course_services
+
+from . import access
+from .flows import OrderFlow
+from .models import Appeal, CompletionConfirmation, DeadlineExtension, Order, Review
+
+
+class StepNotOpen(Exception):
+    """The step was taken by someone else meanwhile, or the case has closed."""
+
+
+@contextmanager
+def _taking_step(task, acting_user, step):
+    """Lock the order, check that ``step`` is still open and the user's to take, and complete
+    the viewflow task when the block's writes succeed."""
+    with audit.acting_as(acting_user), task.activation() as activation:
+        task = activation.task
+        order = activation.process
+        if access.step_name(task) != step or task.status not in access.OPEN_TASK_STATUSES:
+            raise StepNotOpen
+        if access.is_closed(order):
+            raise StepNotOpen
+        if not access.may_take_step(acting_user, order, task):
+            raise PermissionDenied
+        if task.owner_id is None:
+            activation.assign(acting_user)
+        elif task.owner_id != acting_user.pk:
+            task.owner = acting_user
+        activation.start(None)
+        yield order
+        activation.execute()
+
+
+@contextmanager
+def _managing_case(order, acting_user):
+    with audit.acting_as(acting_user), OrderFlow.lock(order.pk):
+        order = Order.objects.select_related("issuing_authority").get(pk=order.pk)
+        if access.is_closed(order):
+            raise StepNotOpen
+        if not access.may_manage_case(acting_user, order):
+            raise PermissionDenied
+        yield order
+
+
+def issue_order(
+    *,
+    acting_user,
+    issuing_authority,
+    caseworker,
+    health_personnel,
+    municipality,
+    case_number,
+    decision_date,
+    grounds_summary,
+    requirements,
+    deadline,
+    requires_course=False,
+    requires_supervision=False,
+    legal_basis=Order.LegalBasis.HPL_56,
+) -> Order:
+    """Register a decided order and open the municipality's planning step."""
+    if not access.acts_for_authority(acting_user, issuing_authority):
+        raise PermissionDenied
+    if not access.acts_for_authority(caseworker, issuing_authority):
+        raise ValidationError(
+            {"caseworker": _("The responsible caseworker must work for the issuing authority.")}
+        )
+    with audit.acting_as(acting_user), transaction.atomic():
+        return OrderFlow.issue.run(
+            issuing_authority=issuing_authority,
+            caseworker=caseworker,
+            health_personnel=health_personnel,
+            municipality=municipality,
+            case_number=case_number,
+            legal_basis=legal_basis,
+            decision_date=decision_date,
+            grounds_summary=grounds_summary,
+            requires_course=requires_course,
+            requires_supervision=requires_supervision,
+            requirements=requirements,
+            deadline=deadline,
+        )
+
+
+def plan_measures(*, task, acting_user, measures) -> Order:
+    """The municipality acknowledges receipt and assigns one or more measures."""
+    if not measures:
+        raise ValidationError(_("Plan at least one measure."))
+    with _taking_step(task, acting_user, "plan_measures") as order:
+        course_services.add_measures(order=order, measures=measures, acting_user=acting_user)
+    return order
+
+
+def acknowledge_plan(*, task, acting_user) -> Order:
+    """The health personnel concerned has seen the plan and accepts it."""
+    with _taking_step(task, acting_user, "acknowledge") as order:
+        pass
+    return order
+
+
+def confirm_completion(
+    *, task, acting_user, note, uploads=(), existing_documents=()
+) -> CompletionConfirmation:
+    """The municipality confirms the measures are carried out, with evidence attached.
+
+    ``uploads`` are (file, kind) pairs stored as new documents; ``existing_documents`` are
+    documents already on the order that also support this confirmation.
+    """
+    if not note.strip():
+        raise ValidationError({"note": _("Write a note about how the measures were carried out.")})
+    with _taking_step(task, acting_user, "confirm_completion") as order:
+        documents = [
+            course_services.store_evidence(
+                order=order, uploaded_file=file, kind=kind, acting_user=acting_user
+            )
+            for file, kind in uploads
+        ]
+        documents += [d for d in existing_documents if d.order_id == order.pk]
+        if not documents:
+            raise ValidationError(_("Attach at least one document."))
+        confirmation = CompletionConfirmation.objects.create(
+            order=order, note=note, confirmed_by=acting_user
+        )
+        confirmation.documents.set(documents)
+        course_services.complete_measures(order=order, acting_user=acting_user)
+    return confirmation
+
+
+def sign_off(*, task, acting_user, outcome, reason="") -> Review:
+    """The issuing authority closes the case as fulfilled or sends it back with a reason."""
+    if outcome == Review.Outcome.RETURNED and not reason.strip():
+        raise ValidationError({"reason": _("Give the municipality a reason for sending it back.")})
+    with _taking_step(task, acting_user, "sign_off") as order:
+        review = Review(order=order, outcome=outcome, reason=reason, decided_by=acting_user)
+        review.full_clean()
+        review.save()
+    return review
+
+
+def extend_deadline(*, order, acting_user, new_deadline: date, reason) -> DeadlineExtension:
+    if not reason.strip():
+        raise ValidationError({"reason": _("Give a reason for the extension.")})
+    with _managing_case(order, acting_user) as order:
+        if new_deadline <= order.deadline:
+            raise ValidationError(
+                {"new_deadline": _("The new deadline must be later than the current one.")}
+            )
+        extension = DeadlineExtension.objects.create(
+            order=order,
+            previous_deadline=order.deadline,
+            new_deadline=new_deadline,
+            reason=reason,
+            extended_by=acting_user,
+        )
+        order.deadline = new_deadline
+        order._change_reason = reason
+        order.save()
+    return extension
+
+
+def withdraw_order(*, order, acting_user, reason) -> Order:
+    """Withdraw the order: every open step is cancelled and the case closes read-only."""
+    if not reason.strip():
+        raise ValidationError({"reason": _("Give a reason for the withdrawal.")})
+    with _managing_case(order, acting_user) as order:
+        _withdraw(order, reason)
+    return order
+
+
+def _withdraw(order, reason):
+    order.withdrawal_reason = reason
+    order._change_reason = reason
+    OrderFlow.instance.cancel(order)
+
+
+def register_appeal(*, order, acting_user, received_on: date, note="") -> Appeal:
+    """Record that an appeal (klage) has been received; the order still stands meanwhile."""
+    with _managing_case(order, acting_user) as order:
+        if order.appeals.filter(outcome=Appeal.Outcome.PENDING).exists():
+            raise ValidationError(_("This order already has an appeal awaiting decision."))
+        if received_on > timezone.localdate():
+            raise ValidationError({"received_on": _("The date cannot be in the future.")})
+        if received_on < order.decision_date:
+            raise ValidationError(
+                {"received_on": _("An appeal cannot be received before the decision date.")}
+            )
+        return Appeal.objects.create(
+            order=order, received_on=received_on, note=note, registered_by=acting_user
+        )
+
+
+def decide_appeal(
+    *, appeal, acting_user, outcome, decided_by, decided_on: date, note=""
+) -> Appeal:
+    """Record the outcome of an appeal. A reversal withdraws the order."""
+    if outcome not in (Appeal.Outcome.UPHELD, Appeal.Outcome.REVERSED):
+        raise ValidationError({"outcome": _("Choose the outcome of the appeal.")})
+    with _managing_case(appeal.order, acting_user) as order:
+        appeal = order.appeals.get(pk=appeal.pk)
+        if appeal.outcome != Appeal.Outcome.PENDING:
+            raise StepNotOpen
+        if decided_on < appeal.received_on or decided_on > timezone.localdate():
+            raise ValidationError(
+                {
+                    "decided_on": _(
+                        "The decision date must be between the day the appeal was received "
+                        "and today."
+                    )
+                }
+            )
+        appeal.outcome = outcome
+        appeal.decided_by = decided_by
+        appeal.decided_on = decided_on
+        appeal.decision_note = note
+        appeal.save()
+        if outcome == Appeal.Outcome.REVERSED:
+            _withdraw(
+                order,
+                _("Appeal reversed by %(body)s on %(date)s.")
+                % {"body": appeal.get_decided_by_display(), "date": decided_on.isoformat()}
+                + (f" {note}" if note else ""),
+            )
+    return appeal

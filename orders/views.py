@@ -1,0 +1,303 @@
+"""Pages of the order: thin views that parse a form, call a service or selector, render."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+import audit
+from municipalities.selectors import caseworkers_of
+
+from . import access, forms, selectors, services
+from .models import Order
+
+
+def _visible_order(request, pk, action="view_case") -> Order:
+    """The order, or 404; a refused look at somebody else's case is logged too."""
+    try:
+        return selectors.order_for(request.user, pk)
+    except Http404:
+        audit.record(request=request, action=action, target=f"order:{pk}", outcome="refused")
+        raise
+
+
+def _page(request, items):
+    return Paginator(items, settings.PAGE_SIZE).get_page(request.GET.get("side"))
+
+
+def _form_errors_from(error: ValidationError, form):
+    if hasattr(error, "error_dict"):
+        for field, errors in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error.messages)
+
+
+@login_required
+def my_tasks(request):
+    page = _page(request, selectors.tasks_for(request.user))
+    return render(request, "orders/my_tasks.html", {"page": page})
+
+
+@login_required
+def case_list(request):
+    filters = forms.CaseListFilterForm(request.GET or None)
+    state = search = ""
+    if filters.is_valid():
+        state, search = filters.cleaned_data["state"], filters.cleaned_data["q"]
+    page = _page(request, selectors.orders_for_list(request.user, state=state, search=search))
+    if search:
+        audit.record(request=request, action="search_cases", target=f"search:{len(page.object_list)}")
+    for order in page.object_list:
+        order.stage = selectors.stage_of(order)
+    return render(request, "orders/case_list.html", {"page": page, "filters": filters})
+
+
+@login_required
+def case_detail(request, pk):
+    order = _visible_order(request, pk)
+    audit.record(request=request, action="view_case", target=order, case=order)
+    kinds = [k for k in request.GET.getlist("vis") if k in TIMELINE_KINDS]
+    open_tasks = selectors.open_tasks_of(order)
+    context = {
+        "order": order,
+        "stage": selectors.stage_of(order),
+        "closed": access.is_closed(order),
+        "open_tasks": [(t, access.may_take_step(request.user, order, t)) for t in open_tasks],
+        "may_manage": access.may_manage_case(request.user, order),
+        "timeline": selectors.timeline_for(order, kinds=kinds),
+        "timeline_kinds": [(k, label, k in kinds) for k, label in TIMELINE_KINDS.items()],
+        **selectors.case_page_data(order),
+    }
+    return render(request, "orders/case_detail.html", context)
+
+
+TIMELINE_KINDS = {
+    "order": _("Order"),
+    "workflow": _("Workflow steps"),
+    "measure": _("Measures"),
+    "document": _("Documents"),
+    "decision": _("Decisions"),
+}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def issue_order(request):
+    authorities = access.authorities_for(request.user)
+    if not authorities.exists():
+        raise Http404
+    form = forms.IssueOrderForm(
+        request.POST or None,
+        authorities=authorities,
+        caseworkers=caseworkers_of(authorities),
+        initial={"caseworker": request.user.pk},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            order = services.issue_order(acting_user=request.user, **form.service_arguments())
+        except ValidationError as error:
+            _form_errors_from(error, form)
+        else:
+            messages.success(request, _("The order %(case)s is registered.") % {"case": order.case_number})
+            return redirect("orders:case_detail", pk=order.pk)
+    return render(request, "orders/issue_order.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def task_step(request, pk, task_pk):
+    order = _visible_order(request, pk, action="open_step")
+    task = selectors.open_task_for(order, task_pk)
+    if not access.may_take_step(request.user, order, task):
+        raise PermissionDenied
+    step = STEPS[access.step_name(task)]
+    bound = request.method == "POST"
+    step_forms = step["forms"](request, order, bound)
+    if bound and all(f.is_valid() for f in step_forms.values()):
+        try:
+            step["service"](task=task, acting_user=request.user, **step["arguments"](step_forms))
+        except services.StepNotOpen:
+            messages.warning(request, _("This step has already been taken or is no longer open."))
+            return redirect("orders:case_detail", pk=order.pk)
+        except ValidationError as error:
+            _form_errors_from(error, next(iter(step_forms.values())))
+        else:
+            messages.success(request, step["done"])
+            return redirect("orders:case_detail", pk=order.pk)
+    context = {"order": order, "task": task, "stage": selectors.stage_of(order), **step_forms}
+    if step.get("context"):
+        context.update(step["context"](order))
+    return render(request, step["template"], context)
+
+
+def _data(request, bound):
+    return (request.POST, request.FILES) if bound else (None, None)
+
+
+STEPS = {
+    "plan_measures": {
+        "template": "orders/step_plan_measures.html",
+        "forms": lambda request, order, bound: {
+            "form": forms.PlanReceiptForm(_data(request, bound)[0]),
+            "formset": forms.MeasureFormSet(_data(request, bound)[0], prefix="tiltak"),
+        },
+        "service": services.plan_measures,
+        "arguments": lambda f: {"measures": f["formset"].measures()},
+        "done": _("The measures are planned. The health personnel has been asked to accept the plan."),
+    },
+    "acknowledge": {
+        "template": "orders/step_acknowledge.html",
+        "forms": lambda request, order, bound: {
+            "form": forms.AcknowledgeForm(_data(request, bound)[0])
+        },
+        "service": services.acknowledge_plan,
+        "arguments": lambda f: {},
+        "context": lambda order: {"measures": list(order.measures.select_related("course"))},
+        "done": _("You have accepted the plan."),
+    },
+    "confirm_completion": {
+        "template": "orders/step_confirm_completion.html",
+        "forms": lambda request, order, bound: {
+            "form": forms.ConfirmCompletionForm(*_data(request, bound), order=order)
+        },
+        "service": services.confirm_completion,
+        "arguments": lambda f: {
+            "note": f["form"].cleaned_data["note"],
+            "uploads": [(file, f["form"].cleaned_data["document_kind"]) for file in f["form"].cleaned_data["files"]],
+            "existing_documents": list(f["form"].cleaned_data.get("existing_documents") or []),
+        },
+        "context": lambda order: {
+            "measures": list(order.measures.select_related("course")),
+            "reviews": list(order.reviews.all()),
+        },
+        "done": _("Completion is confirmed and sent to the authority."),
+    },
+    "sign_off": {
+        "template": "orders/step_sign_off.html",
+        "forms": lambda request, order, bound: {"form": forms.SignOffForm(_data(request, bound)[0])},
+        "service": services.sign_off,
+        "arguments": lambda f: {
+            "outcome": f["form"].cleaned_data["outcome"],
+            "reason": f["form"].cleaned_data["reason"],
+        },
+        "context": lambda order: selectors.case_page_data(order),
+        "done": _("Your decision is recorded."),
+    },
+}
+
+
+def _case_action(request, pk, form_class, service, template, done, arguments):
+    order = _visible_order(request, pk, action="manage_case")
+    if not access.may_manage_case(request.user, order):
+        raise PermissionDenied
+    form = form_class(request.POST or None, order=order)
+    if request.method == "POST" and form.is_valid():
+        try:
+            service(order=order, acting_user=request.user, **arguments(form.cleaned_data))
+        except services.StepNotOpen:
+            messages.warning(request, _("The case has closed meanwhile; nothing was changed."))
+            return redirect("orders:case_detail", pk=order.pk)
+        except ValidationError as error:
+            _form_errors_from(error, form)
+        else:
+            messages.success(request, done)
+            return redirect("orders:case_detail", pk=order.pk)
+    return render(request, template, {"order": order, "form": form})
+
+
+class _OrderForm:
+    """Adapts a form that takes no order to the ``order=`` keyword."""
+
+    def __init__(self, form_class):
+        self.form_class = form_class
+
+    def __call__(self, data, order):
+        return self.form_class(data)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def extend_deadline(request, pk):
+    return _case_action(
+        request, pk, forms.ExtendDeadlineForm, services.extend_deadline,
+        "orders/extend_deadline.html", _("The deadline is extended."),
+        lambda d: {"new_deadline": d["new_deadline"], "reason": d["reason"]},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def withdraw_order(request, pk):
+    return _case_action(
+        request, pk, _OrderForm(forms.WithdrawForm), services.withdraw_order,
+        "orders/withdraw_order.html", _("The order is withdrawn and the case is closed."),
+        lambda d: {"reason": d["reason"]},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def register_appeal(request, pk):
+    return _case_action(
+        request, pk, forms.RegisterAppealForm, services.register_appeal,
+        "orders/register_appeal.html", _("The appeal is registered. The case is marked as under appeal."),
+        lambda d: {"received_on": d["received_on"], "note": d["note"]},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def decide_appeal(request, pk, appeal_pk):
+    order = _visible_order(request, pk, action="manage_case")
+    if not access.may_manage_case(request.user, order):
+        raise PermissionDenied
+    appeal = order.appeals.filter(pk=appeal_pk, outcome="pending").first()
+    if appeal is None:
+        raise Http404
+    form = forms.DecideAppealForm(request.POST or None, appeal=appeal)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.decide_appeal(appeal=appeal, acting_user=request.user, **form.cleaned_data)
+        except services.StepNotOpen:
+            messages.warning(request, _("The appeal has already been decided."))
+        except ValidationError as error:
+            _form_errors_from(error, form)
+            return render(request, "orders/decide_appeal.html", {"order": order, "appeal": appeal, "form": form})
+        else:
+            messages.success(request, _("The outcome of the appeal is recorded."))
+        return redirect("orders:case_detail", pk=order.pk)
+    return render(request, "orders/decide_appeal.html", {"order": order, "appeal": appeal, "form": form})
+
+
+@login_required
+def download_document(request, pk, document_pk):
+    order = _visible_order(request, pk, action="download_document")
+    document = selectors.document_for(order, document_pk)
+    audit.record(request=request, action="download_document", target=document, case=order)
+    response = FileResponse(
+        document.file.open("rb"),
+        as_attachment=True,
+        filename=document.original_name,
+        content_type=document.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def permission_denied(request, exception=None):
+    return render(request, "403.html", status=403)
+
+
+def page_not_found(request, exception=None):
+    return render(request, "404.html", status=404)
+
+
+def server_error(request):
+    return render(request, "500.html", status=500)

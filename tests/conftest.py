@@ -1,0 +1,81 @@
+"""Shared fixtures: one case world with two of everything, so every test can ask
+"and the other municipality / authority / GP sees nothing"."""
+
+from dataclasses import dataclass
+
+import pytest
+
+from tests import factories
+
+
+@pytest.fixture(autouse=True)
+def _private_document_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "documents"
+
+
+@dataclass
+class World:
+    authority: object
+    other_authority: object
+    municipality: object
+    other_municipality: object
+    caseworker: object
+    other_caseworker: object
+    leader: object
+    other_leader: object
+    gp: object  # the HealthPersonnel the order is about
+    other_gp: object  # a HealthPersonnel in the same municipality, with a login
+
+    @property
+    def gp_user(self):
+        return self.gp.user
+
+    @property
+    def other_gp_user(self):
+        return self.other_gp.user
+
+
+@pytest.fixture
+def world(db):
+    authority = factories.AuthorityFactory(name="Statsforvalteren i Vestland")
+    other_authority = factories.AuthorityFactory(name="Statsforvalteren i Trøndelag")
+    municipality = factories.MunicipalityFactory(number="4601", name="Bergen", authority=authority)
+    other_municipality = factories.MunicipalityFactory(
+        number="5001", name="Trondheim", authority=other_authority
+    )
+    return World(
+        authority=authority,
+        other_authority=other_authority,
+        municipality=municipality,
+        other_municipality=other_municipality,
+        caseworker=factories.caseworker_for(authority, username="saksbehandler"),
+        other_caseworker=factories.caseworker_for(other_authority, username="annen.saksbehandler"),
+        leader=factories.leader_for(municipality, username="leder"),
+        other_leader=factories.leader_for(other_municipality, username="annen.leder"),
+        gp=factories.HealthPersonnelFactory(
+            municipality=municipality, hpr_number="9000001",
+            user=factories.UserFactory(username="lege"),
+        ),
+        other_gp=factories.HealthPersonnelFactory(
+            municipality=municipality, hpr_number="9000002",
+            user=factories.UserFactory(username="annen.lege"),
+        ),
+    )
+
+
+@pytest.fixture
+def order(world):
+    return factories.issue_order(
+        caseworker=world.caseworker, authority=world.authority, personnel=world.gp, number=1234
+    )
+
+
+@pytest.fixture
+def client_for(client):
+    """Log the test client in as a user: ``client_for(world.leader).get(...)``."""
+
+    def login(user):
+        client.force_login(user)
+        return client
+
+    return login

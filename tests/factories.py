@@ -1,0 +1,107 @@
+"""factory-boy factories for synthetic test data (Faker's Norwegian locale)."""
+
+from datetime import timedelta
+
+import factory
+from django.utils import timezone
+from guardian.shortcuts import assign_perm
+
+from courses.models import Course
+from municipalities.models import (
+    ACT_FOR_AUTHORITY,
+    ACT_FOR_MUNICIPALITY,
+    Authority,
+    HealthPersonnel,
+    Municipality,
+    User,
+)
+
+factory.Faker._DEFAULT_LOCALE = "no_NO"
+
+PASSWORD = "test-passord-123"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"bruker{n}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@test.invalid")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def saved(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+class AuthorityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Authority
+
+    name = factory.Sequence(lambda n: f"Statsforvalteren i Testfylke {n}")
+    kind = Authority.Kind.STATSFORVALTER
+    org_number = factory.Sequence(lambda n: f"{910000000 + n}")
+
+
+class MunicipalityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Municipality
+
+    number = factory.Sequence(lambda n: f"{(n % 9000) + 1000:04d}")
+    name = factory.Faker("city")
+    county = "Testfylke"
+    authority = factory.SubFactory(AuthorityFactory)
+
+
+class HealthPersonnelFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = HealthPersonnel
+
+    hpr_number = factory.Sequence(lambda n: f"{8000000 + n}")
+    name = factory.Faker("name")
+    municipality = factory.SubFactory(MunicipalityFactory)
+    user = factory.SubFactory(UserFactory)
+
+
+def caseworker_for(authority, **kwargs):
+    user = UserFactory(**kwargs)
+    assign_perm(ACT_FOR_AUTHORITY, user, authority)
+    return user
+
+
+def leader_for(municipality, **kwargs):
+    user = UserFactory(**kwargs)
+    assign_perm(ACT_FOR_MUNICIPALITY, user, municipality)
+    return user
+
+
+def course():
+    return Course.objects.filter(active=True).first() or Course.objects.create(
+        title="Vanedannende legemidler (VLM)", provider=Course.Provider.SKIL
+    )
+
+
+def issue_order(*, caseworker, authority, personnel, municipality=None, number=None, **overrides):
+    """Issue an order through the service, as a caseworker would."""
+    from orders import services
+
+    today = timezone.localdate()
+    facts = {
+        "issuing_authority": authority,
+        "caseworker": caseworker,
+        "health_personnel": personnel,
+        "municipality": municipality or personnel.municipality,
+        "case_number": f"2026/{number or factory.random.randgen.randint(1, 9_999_999)}",
+        "decision_date": today - timedelta(days=14),
+        "grounds_summary": "Syntetisk begrunnelse.",
+        "requires_course": True,
+        "requirements": "Gjennomføre en SKIL-kvalitetspakke.",
+        "deadline": today + timedelta(days=180),
+    }
+    facts.update(overrides)
+    return services.issue_order(acting_user=caseworker, **facts)
