@@ -49,7 +49,11 @@ def _granted(user, perm, user_table, group_table, prefix: str) -> Q:
 
 def _authority_q(user, prefix="issuing_authority") -> Q:
     return _granted(
-        user, ACT_FOR_AUTHORITY, AuthorityUserObjectPermission, AuthorityGroupObjectPermission, prefix
+        user,
+        ACT_FOR_AUTHORITY,
+        AuthorityUserObjectPermission,
+        AuthorityGroupObjectPermission,
+        prefix,
     )
 
 
@@ -118,8 +122,12 @@ def actionable_tasks_for(user) -> QuerySet[Task]:
     steps = OrderFlow.instance
     refs = {name: get_task_ref(getattr(steps, name)) for name in _all_steps()}
     by_role = (
-        Q(flow_task__in=[refs[s] for s in MUNICIPAL_STEPS]) & _municipality_q(user, f"{order}municipality")
-        | Q(flow_task__in=[refs[s] for s in PERSONNEL_STEPS], **{f"{order}health_personnel__user": user})
+        Q(flow_task__in=[refs[s] for s in MUNICIPAL_STEPS])
+        & _municipality_q(user, f"{order}municipality")
+        | Q(
+            flow_task__in=[refs[s] for s in PERSONNEL_STEPS],
+            **{f"{order}health_personnel__user": user},
+        )
         | Q(flow_task__in=[refs[s] for s in AUTHORITY_STEPS]) & _caseworker_q(user, order)
     )
     return Task.objects.filter(

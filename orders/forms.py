@@ -33,7 +33,9 @@ class IssueOrderForm(forms.Form):
     municipality_number = forms.RegexField(
         regex=r"^\d{4}$",
         label=_("Municipality number of the responsible municipality"),
-        help_text=_("Four digits, e.g. 0301. Leave empty to use the municipality where the person practises."),
+        help_text=_(
+            "Four digits, e.g. 0301. Leave empty to use the municipality where the person practises."
+        ),
         required=False,
         error_messages={"invalid": _("A municipality number has four digits.")},
     )
@@ -91,9 +93,7 @@ class IssueOrderForm(forms.Form):
         if decision and decision > timezone.localdate():
             self.add_error("decision_date", _("The decision date cannot be in the future."))
         if not data.get("requires_course") and not data.get("requires_supervision"):
-            self.add_error(
-                "requires_course", _("Choose course, supervision or both.")
-            )
+            self.add_error("requires_course", _("Choose course, supervision or both."))
         return data
 
     def service_arguments(self):
@@ -222,7 +222,9 @@ class ConfirmCompletionForm(forms.Form):
     files = MultipleFileField(
         label=_("Attach documents"),
         required=False,
-        help_text=_("PDF or image files, e.g. an attendance list, a course certificate or a supervisor's report."),
+        help_text=_(
+            "PDF or image files, e.g. an attendance list, a course certificate or a supervisor's report."
+        ),
     )
     document_kind = forms.ChoiceField(
         label=_("Kind of the attached documents"), choices=EvidenceDocument.Kind.choices
@@ -290,16 +292,23 @@ class ExtendDeadlineForm(forms.Form):
 
 
 class WithdrawForm(forms.Form):
-    reason = forms.CharField(label=_("Reason for the withdrawal"), widget=forms.Textarea(attrs={"rows": 3}))
+    reason = forms.CharField(
+        label=_("Reason for the withdrawal"), widget=forms.Textarea(attrs={"rows": 3})
+    )
     confirm = forms.BooleanField(
         label=_("I understand that the case is closed and becomes read-only."),
         error_messages={"required": _("Confirm that the case is to be withdrawn.")},
     )
 
+    def __init__(self, *args, order, **kwargs):
+        super().__init__(*args, **kwargs)
+
 
 class RegisterAppealForm(forms.Form):
     received_on = forms.DateField(label=_("Date the appeal was received"), widget=DateInput())
-    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    note = forms.CharField(
+        label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
     def __init__(self, *args, order, **kwargs):
         super().__init__(*args, **kwargs)
@@ -324,7 +333,9 @@ class DecideAppealForm(forms.Form):
         label=_("Decided by"), choices=Appeal.DecidedBy.choices, widget=forms.RadioSelect
     )
     decided_on = forms.DateField(label=_("Decision date"), widget=DateInput())
-    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    note = forms.CharField(
+        label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
     def __init__(self, *args, appeal, **kwargs):
         super().__init__(*args, **kwargs)

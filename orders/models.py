@@ -30,11 +30,16 @@ class Order(Process):
         _("case number"),
         max_length=20,
         validators=[
-            RegexValidator(r"^\d{4}/\d{1,7}$", _("Write the case number as year/number, e.g. 2026/1234."))
+            RegexValidator(
+                r"^\d{4}/\d{1,7}$", _("Write the case number as year/number, e.g. 2026/1234.")
+            )
         ],
     )
     issuing_authority = models.ForeignKey(
-        Authority, verbose_name=_("issuing authority"), on_delete=models.PROTECT, related_name="orders"
+        Authority,
+        verbose_name=_("issuing authority"),
+        on_delete=models.PROTECT,
+        related_name="orders",
     )
     caseworker = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -123,6 +128,9 @@ class CompletionConfirmation(models.Model):
         verbose_name = _("completion confirmation")
         verbose_name_plural = _("completion confirmations")
 
+    def __str__(self):
+        return f"{self.order_id}: {self.confirmed_at:%Y-%m-%d}"
+
 
 class Review(models.Model):
     """The authority's decision on a completion confirmation: fulfilled, or sent back."""
@@ -157,6 +165,9 @@ class Review(models.Model):
             )
         ]
 
+    def __str__(self):
+        return f"{self.order_id}: {self.outcome}"
+
 
 class DeadlineExtension(models.Model):
     """A change of the completion deadline, with the reason the authority gave."""
@@ -180,6 +191,9 @@ class DeadlineExtension(models.Model):
         ordering = ["extended_at", "pk"]
         verbose_name = _("deadline extension")
         verbose_name_plural = _("deadline extensions")
+
+    def __str__(self):
+        return f"{self.order_id}: {self.previous_deadline} → {self.new_deadline}"
 
 
 class Appeal(models.Model):
@@ -228,3 +242,6 @@ class Appeal(models.Model):
                 name="appeal_one_pending_per_order",
             )
         ]
+
+    def __str__(self):
+        return f"{self.order_id}: {self.received_on} ({self.outcome})"

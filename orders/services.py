@@ -205,9 +205,7 @@ def register_appeal(*, order, acting_user, received_on: date, note="") -> Appeal
         )
 
 
-def decide_appeal(
-    *, appeal, acting_user, outcome, decided_by, decided_on: date, note=""
-) -> Appeal:
+def decide_appeal(*, appeal, acting_user, outcome, decided_by, decided_on: date, note="") -> Appeal:
     """Record the outcome of an appeal. A reversal withdraws the order."""
     if outcome not in (Appeal.Outcome.UPHELD, Appeal.Outcome.REVERSED):
         raise ValidationError({"outcome": _("Choose the outcome of the appeal.")})

@@ -7,14 +7,20 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
+from viewflow.workflow.exceptions import FlowLockFailed
 
 import audit
 from municipalities.selectors import caseworkers_of
 
 from . import access, forms, selectors, services
 from .models import Order
+
+# Another person held the case's lock for longer than viewflow's retries: nothing was saved.
+BUSY_MESSAGE = _(
+    "Someone else is saving a change to this case right now. Nothing was saved; please try again."
+)
 
 
 def _visible_order(request, pk, action="view_case") -> Order:
@@ -52,10 +58,15 @@ def case_list(request):
         state, search = filters.cleaned_data["state"], filters.cleaned_data["q"]
     page = _page(request, selectors.orders_for_list(request.user, state=state, search=search))
     if search:
-        audit.record(request=request, action="search_cases", target=f"search:{len(page.object_list)}")
+        audit.record(
+            request=request, action="search_cases", target=f"search:{len(page.object_list)}"
+        )
     for order in page.object_list:
         order.stage = selectors.stage_of(order)
-    return render(request, "orders/case_list.html", {"page": page, "filters": filters})
+    query = request.GET.copy()
+    query.pop("side", None)
+    context = {"page": page, "filters": filters, "query": query.urlencode()}
+    return render(request, "orders/case_list.html", context)
 
 
 @login_required
@@ -104,7 +115,9 @@ def issue_order(request):
         except ValidationError as error:
             _form_errors_from(error, form)
         else:
-            messages.success(request, _("The order %(case)s is registered.") % {"case": order.case_number})
+            messages.success(
+                request, _("The order %(case)s is registered.") % {"case": order.case_number}
+            )
             return redirect("orders:case_detail", pk=order.pk)
     return render(request, "orders/issue_order.html", {"form": form})
 
@@ -125,6 +138,8 @@ def task_step(request, pk, task_pk):
         except services.StepNotOpen:
             messages.warning(request, _("This step has already been taken or is no longer open."))
             return redirect("orders:case_detail", pk=order.pk)
+        except FlowLockFailed:
+            messages.warning(request, BUSY_MESSAGE)
         except ValidationError as error:
             _form_errors_from(error, next(iter(step_forms.values())))
         else:
@@ -149,7 +164,9 @@ STEPS = {
         },
         "service": services.plan_measures,
         "arguments": lambda f: {"measures": f["formset"].measures()},
-        "done": _("The measures are planned. The health personnel has been asked to accept the plan."),
+        "done": _(
+            "The measures are planned. The health personnel has been asked to accept the plan."
+        ),
     },
     "acknowledge": {
         "template": "orders/step_acknowledge.html",
@@ -169,7 +186,10 @@ STEPS = {
         "service": services.confirm_completion,
         "arguments": lambda f: {
             "note": f["form"].cleaned_data["note"],
-            "uploads": [(file, f["form"].cleaned_data["document_kind"]) for file in f["form"].cleaned_data["files"]],
+            "uploads": [
+                (file, f["form"].cleaned_data["document_kind"])
+                for file in f["form"].cleaned_data["files"]
+            ],
             "existing_documents": list(f["form"].cleaned_data.get("existing_documents") or []),
         },
         "context": lambda order: {
@@ -180,7 +200,9 @@ STEPS = {
     },
     "sign_off": {
         "template": "orders/step_sign_off.html",
-        "forms": lambda request, order, bound: {"form": forms.SignOffForm(_data(request, bound)[0])},
+        "forms": lambda request, order, bound: {
+            "form": forms.SignOffForm(_data(request, bound)[0])
+        },
         "service": services.sign_off,
         "arguments": lambda f: {
             "outcome": f["form"].cleaned_data["outcome"],
@@ -203,6 +225,8 @@ def _case_action(request, pk, form_class, service, template, done, arguments):
         except services.StepNotOpen:
             messages.warning(request, _("The case has closed meanwhile; nothing was changed."))
             return redirect("orders:case_detail", pk=order.pk)
+        except FlowLockFailed:
+            messages.warning(request, BUSY_MESSAGE)
         except ValidationError as error:
             _form_errors_from(error, form)
         else:
@@ -211,22 +235,16 @@ def _case_action(request, pk, form_class, service, template, done, arguments):
     return render(request, template, {"order": order, "form": form})
 
 
-class _OrderForm:
-    """Adapts a form that takes no order to the ``order=`` keyword."""
-
-    def __init__(self, form_class):
-        self.form_class = form_class
-
-    def __call__(self, data, order):
-        return self.form_class(data)
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def extend_deadline(request, pk):
     return _case_action(
-        request, pk, forms.ExtendDeadlineForm, services.extend_deadline,
-        "orders/extend_deadline.html", _("The deadline is extended."),
+        request,
+        pk,
+        forms.ExtendDeadlineForm,
+        services.extend_deadline,
+        "orders/extend_deadline.html",
+        _("The deadline is extended."),
         lambda d: {"new_deadline": d["new_deadline"], "reason": d["reason"]},
     )
 
@@ -235,8 +253,12 @@ def extend_deadline(request, pk):
 @require_http_methods(["GET", "POST"])
 def withdraw_order(request, pk):
     return _case_action(
-        request, pk, _OrderForm(forms.WithdrawForm), services.withdraw_order,
-        "orders/withdraw_order.html", _("The order is withdrawn and the case is closed."),
+        request,
+        pk,
+        forms.WithdrawForm,
+        services.withdraw_order,
+        "orders/withdraw_order.html",
+        _("The order is withdrawn and the case is closed."),
         lambda d: {"reason": d["reason"]},
     )
 
@@ -245,8 +267,12 @@ def withdraw_order(request, pk):
 @require_http_methods(["GET", "POST"])
 def register_appeal(request, pk):
     return _case_action(
-        request, pk, forms.RegisterAppealForm, services.register_appeal,
-        "orders/register_appeal.html", _("The appeal is registered. The case is marked as under appeal."),
+        request,
+        pk,
+        forms.RegisterAppealForm,
+        services.register_appeal,
+        "orders/register_appeal.html",
+        _("The appeal is registered. The case is marked as under appeal."),
         lambda d: {"received_on": d["received_on"], "note": d["note"]},
     )
 
@@ -266,13 +292,16 @@ def decide_appeal(request, pk, appeal_pk):
             services.decide_appeal(appeal=appeal, acting_user=request.user, **form.cleaned_data)
         except services.StepNotOpen:
             messages.warning(request, _("The appeal has already been decided."))
+            return redirect("orders:case_detail", pk=order.pk)
+        except FlowLockFailed:
+            messages.warning(request, BUSY_MESSAGE)
         except ValidationError as error:
             _form_errors_from(error, form)
-            return render(request, "orders/decide_appeal.html", {"order": order, "appeal": appeal, "form": form})
         else:
             messages.success(request, _("The outcome of the appeal is recorded."))
-        return redirect("orders:case_detail", pk=order.pk)
-    return render(request, "orders/decide_appeal.html", {"order": order, "appeal": appeal, "form": form})
+            return redirect("orders:case_detail", pk=order.pk)
+    context = {"order": order, "appeal": appeal, "form": form}
+    return render(request, "orders/decide_appeal.html", context)
 
 
 @login_required

@@ -53,11 +53,13 @@ def world(db):
         leader=factories.leader_for(municipality, username="leder"),
         other_leader=factories.leader_for(other_municipality, username="annen.leder"),
         gp=factories.HealthPersonnelFactory(
-            municipality=municipality, hpr_number="9000001",
+            municipality=municipality,
+            hpr_number="9000001",
             user=factories.UserFactory(username="lege"),
         ),
         other_gp=factories.HealthPersonnelFactory(
-            municipality=municipality, hpr_number="9000002",
+            municipality=municipality,
+            hpr_number="9000002",
             user=factories.UserFactory(username="annen.lege"),
         ),
     )

@@ -28,7 +28,12 @@ DEMO_PASSWORD = "demo-palegg-2026"
 # are placeholders with a valid check digit until the register import (issue 3) loads the real ones.
 AUTHORITIES = [
     ("helsetilsynet", "Statens helsetilsyn", "helsetilsynet", "974761394"),
-    ("sfoa", "Statsforvalteren i Østfold, Buskerud, Oslo og Akershus", "statsforvalter", "900000008"),
+    (
+        "sfoa",
+        "Statsforvalteren i Østfold, Buskerud, Oslo og Akershus",
+        "statsforvalter",
+        "900000008",
+    ),
     ("vestland", "Statsforvalteren i Vestland", "statsforvalter", "900000016"),
     ("trondelag", "Statsforvalteren i Trøndelag", "statsforvalter", "900000024"),
 ]
@@ -60,8 +65,11 @@ class Command(BaseCommand):
 
     def _user(self, username, first, last):
         user = User.objects.create_user(
-            username, email=f"{username}@demo.invalid", password=DEMO_PASSWORD,
-            first_name=first, last_name=last,
+            username,
+            email=f"{username}@demo.invalid",
+            password=DEMO_PASSWORD,
+            first_name=first,
+            last_name=last,
         )
         return user
 
@@ -88,9 +96,14 @@ class Command(BaseCommand):
             for i in range(2):
                 first, last = fake.first_name(), fake.last_name()
                 login = self._user(f"lege.{key}" + ("" if i == 0 else "2"), first, last)
-                gps.append(HealthPersonnel.objects.create(
-                    hpr_number=str(hpr), name=f"{first} {last}", municipality=municipality, user=login,
-                ))
+                gps.append(
+                    HealthPersonnel.objects.create(
+                        hpr_number=str(hpr),
+                        name=f"{first} {last}",
+                        municipality=municipality,
+                        user=login,
+                    )
+                )
                 hpr += 1
             self.gps[key] = gps
         # Two GPs without a login, as in the real register.
@@ -119,40 +132,68 @@ class Command(BaseCommand):
             requires_supervision=number % 2 == 0,
             requirements=(
                 "Gjennomføre SKIL-kvalitetspakken «Vanedannende legemidler (VLM)»"
-                + (" og motta veiledning fra erfaren allmennlege, minst seks timer." if number % 2 == 0 else ".")
+                + (
+                    " og motta veiledning fra erfaren allmennlege, minst seks timer."
+                    if number % 2 == 0
+                    else "."
+                )
             ),
             deadline=today + timedelta(days=240 - days_ago),
         )
 
     def _task(self, order, step):
-        return order.task_set.get(flow_task_type="HUMAN", status__in=["NEW", "ASSIGNED"],
-                                  flow_task__endswith=f".{step}")
+        return order.task_set.get(
+            flow_task_type="HUMAN", status__in=["NEW", "ASSIGNED"], flow_task__endswith=f".{step}"
+        )
 
     def _plan(self, order, municipality):
         course = Course.objects.get(provider="skil", title="Vanedannende legemidler (VLM)")
-        measures = [{"kind": Measure.Kind.COURSE, "course": course, "description": "Kollegagruppe ved legevakten",
-                     "planned_completion": order.deadline - timedelta(days=30), "supervisor_name": ""}]
+        measures = [
+            {
+                "kind": Measure.Kind.COURSE,
+                "course": course,
+                "description": "Kollegagruppe ved legevakten",
+                "planned_completion": order.deadline - timedelta(days=30),
+                "supervisor_name": "",
+            }
+        ]
         if order.requires_supervision:
-            measures.append({"kind": Measure.Kind.SUPERVISION, "course": None,
-                             "supervisor_name": "Erfaren fastlege (syntetisk)", "description": "Seks timer veiledning",
-                             "planned_completion": order.deadline - timedelta(days=14)})
-        services.plan_measures(task=self._task(order, "plan_measures"), acting_user=self.leaders[municipality],
-                               measures=measures)
+            measures.append(
+                {
+                    "kind": Measure.Kind.SUPERVISION,
+                    "course": None,
+                    "supervisor_name": "Erfaren fastlege (syntetisk)",
+                    "description": "Seks timer veiledning",
+                    "planned_completion": order.deadline - timedelta(days=14),
+                }
+            )
+        services.plan_measures(
+            task=self._task(order, "plan_measures"),
+            acting_user=self.leaders[municipality],
+            measures=measures,
+        )
 
     def _acknowledge(self, order):
-        services.acknowledge_plan(task=self._task(order, "acknowledge"), acting_user=order.health_personnel.user)
+        services.acknowledge_plan(
+            task=self._task(order, "acknowledge"), acting_user=order.health_personnel.user
+        )
 
     def _confirm(self, order, municipality, name):
         upload = ContentFile(DEMO_PDF, name=name)
         services.confirm_completion(
-            task=self._task(order, "confirm_completion"), acting_user=self.leaders[municipality],
+            task=self._task(order, "confirm_completion"),
+            acting_user=self.leaders[municipality],
             note="Alle tre kollegagruppemøter er gjennomført. Kursbevis vedlagt.",
             uploads=[(upload, "certificate")],
         )
 
     def _sign_off(self, order, authority, outcome, reason=""):
-        services.sign_off(task=self._task(order, "sign_off"), acting_user=self.caseworkers[authority],
-                          outcome=outcome, reason=reason)
+        services.sign_off(
+            task=self._task(order, "sign_off"),
+            acting_user=self.caseworkers[authority],
+            outcome=outcome,
+            reason=reason,
+        )
 
     def _orders(self, fake):
         today = timezone.localdate()
@@ -177,31 +218,55 @@ class Command(BaseCommand):
         self._confirm(o, "trondheim", "kursbevis.pdf")
         self._sign_off(o, "trondelag", Review.Outcome.FULFILLED)
         o = self._issue(1007, "vestland", "voss", days_ago=40)  # withdrawn
-        services.withdraw_order(order=o, acting_user=self.caseworkers["vestland"],
-                                reason="Feil person registrert i saken.")
+        services.withdraw_order(
+            order=o,
+            acting_user=self.caseworkers["vestland"],
+            reason="Feil person registrert i saken.",
+        )
         o = self._issue(1008, "sfoa", "baerum", gp_index=1, days_ago=12)  # under appeal
-        services.register_appeal(order=o, acting_user=self.caseworkers["sfoa"],
-                                 received_on=today - timedelta(days=3), note="Klage mottatt per brev.")
+        services.register_appeal(
+            order=o,
+            acting_user=self.caseworkers["sfoa"],
+            received_on=today - timedelta(days=3),
+            note="Klage mottatt per brev.",
+        )
         o = self._issue(1009, "helsetilsynet", "bergen", gp_index=1, days_ago=50)  # appeal reversed
-        appeal = services.register_appeal(order=o, acting_user=self.caseworkers["helsetilsynet"],
-                                          received_on=today - timedelta(days=40))
-        services.decide_appeal(appeal=appeal, acting_user=self.caseworkers["helsetilsynet"],
-                               outcome="reversed", decided_by="nemnd", decided_on=today - timedelta(days=5),
-                               note="Nemnda opphevet vedtaket.")
+        appeal = services.register_appeal(
+            order=o,
+            acting_user=self.caseworkers["helsetilsynet"],
+            received_on=today - timedelta(days=40),
+        )
+        services.decide_appeal(
+            appeal=appeal,
+            acting_user=self.caseworkers["helsetilsynet"],
+            outcome="reversed",
+            decided_by="nemnd",
+            decided_on=today - timedelta(days=5),
+            note="Nemnda opphevet vedtaket.",
+        )
         o = self._issue(1010, "sfoa", "oslo", days_ago=100)  # extended deadline
-        services.extend_deadline(order=o, acting_user=self.caseworkers["sfoa"],
-                                 new_deadline=o.deadline + timedelta(days=60),
-                                 reason="Kurset starter først etter sommeren.")
+        services.extend_deadline(
+            order=o,
+            acting_user=self.caseworkers["sfoa"],
+            new_deadline=o.deadline + timedelta(days=60),
+            reason="Kurset starter først etter sommeren.",
+        )
 
     def _print_logins(self):
-        self.stdout.write("\nDemo logins (password for all: %s)" % DEMO_PASSWORD)
+        self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD})")
         rows = [
-            ("Saksbehandler, Statsforvalteren i Østfold, Buskerud, Oslo og Akershus", "saksbehandler.sfoa"),
+            (
+                "Saksbehandler, Statsforvalteren i Østfold, Buskerud, Oslo og Akershus",
+                "saksbehandler.sfoa",
+            ),
             ("Saksbehandler, Statsforvalteren i Vestland", "saksbehandler.vestland"),
             ("Saksbehandler, Statsforvalteren i Trøndelag", "saksbehandler.trondelag"),
             ("Saksbehandler, Statens helsetilsyn", "saksbehandler.helsetilsynet"),
             ("Kommuneoverlege, Oslo kommune", "leder.oslo"),
-            ("Kommuneoverlege, Bærum / Bergen / Voss / Trondheim", "leder.baerum, leder.bergen, leder.voss, leder.trondheim"),
+            (
+                "Kommuneoverlege, Bærum / Bergen / Voss / Trondheim",
+                "leder.baerum, leder.bergen, leder.voss, leder.trondheim",
+            ),
             ("Fastlege i Oslo med pålegg", "lege.oslo"),
             ("Andre fastleger", "lege.oslo2, lege.bergen, lege.baerum2, …"),
         ]
