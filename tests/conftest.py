@@ -11,6 +11,8 @@ from tests import factories
 @pytest.fixture(autouse=True)
 def _private_document_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "documents"
+    # Password hashing is deliberately slow; tests create many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @dataclass

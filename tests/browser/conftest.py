@@ -1,0 +1,111 @@
+"""Real-browser tests: Debian's Chromium driven through Playwright's sync API against
+pytest-django's ``live_server``.
+
+No browser is downloaded: the tests use /usr/bin/chromium. Without it they are skipped,
+unless PALEGG_REQUIRE_BROWSER=1 is set (e.g. in CI), in which case they fail loudly.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API runs an asyncio event loop in the main thread; Django would
+# otherwise refuse ORM calls from the test body ("You cannot call this from an async
+# context"). This is the standard setting for pytest-django + Playwright.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+BROWSER_DIR = Path(__file__).resolve().parent
+REPO_ROOT = BROWSER_DIR.parents[1]
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+DEFAULT_TIMEOUT_MS = 10_000
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark every test under tests/browser with ``pytest.mark.browser``."""
+    for item in items:
+        if BROWSER_DIR in Path(str(item.path)).resolve().parents:
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        message = (
+            f"{CHROMIUM} is missing: install Debian's Chromium (apt-get install -y chromium) "
+            "to run the browser tests."
+        )
+        if os.environ.get("PALEGG_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"PALEGG_REQUIRE_BROWSER=1 but {message}", pytrace=False)
+        pytest.skip(message)
+
+    from playwright.sync_api import sync_playwright
+
+    playwright = sync_playwright().start()
+    try:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+    except Exception:
+        playwright.stop()
+        raise
+    yield browser
+    browser.close()
+    playwright.stop()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser context (no cookies) and page per test.
+
+    Any HTTP 5xx answer from the live server fails the test at teardown, even when the
+    test's own assertions did not look at that response.
+    """
+    context = browser.new_context(
+        locale="nb-NO",
+        timezone_id="Europe/Oslo",
+        viewport={"width": 1280, "height": 900},
+    )
+    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    page = context.new_page()
+    server_errors = []
+    page_errors = []
+    page.on(
+        "response",
+        lambda r: server_errors.append(f"{r.status} {r.request.method} {r.url}")
+        if r.status >= 500
+        else None,
+    )
+    page.on("pageerror", lambda error: page_errors.append(str(error)))
+    yield page
+    context.close()
+    assert not server_errors, f"the server answered with an error: {server_errors}"
+    assert not page_errors, f"JavaScript errors on the page: {page_errors}"
+
+
+@pytest.fixture
+def browser_world(transactional_db, world):
+    """The shared ``world``, built in the transactional database that ``live_server`` needs.
+
+    A transactional test flushes the tables afterwards, which also empties the course
+    catalog seeded by a data migration; make sure at least one active course exists.
+    """
+    from tests import factories
+
+    factories.course()
+    return world
+
+
+@pytest.fixture
+def artifacts_dir():
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
