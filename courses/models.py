@@ -11,6 +11,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from audit.actor import history_records
+from audit.guards import HistoryPreservingQuerySet
 
 
 class Course(models.Model):
@@ -25,6 +26,7 @@ class Course(models.Model):
     provider = models.CharField(_("provider"), max_length=20, choices=Provider.choices)
     description = models.TextField(_("description"), blank=True)
     active = models.BooleanField(_("active"), default=True)
+    objects = HistoryPreservingQuerySet.as_manager()
     history = history_records()
 
     class Meta:
@@ -67,6 +69,7 @@ class Measure(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    objects = HistoryPreservingQuerySet.as_manager()
     history = history_records()
 
     class Meta:
@@ -118,6 +121,7 @@ class EvidenceDocument(models.Model):
         related_name="+",
     )
     uploaded_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+    objects = HistoryPreservingQuerySet.as_manager()
     history = history_records()
 
     class Meta:

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from audit.actor import history_records
+from audit.guards import HistoryPreservingQuerySet
 
 ACT_FOR_AUTHORITY = "municipalities.act_for_authority"
 ACT_FOR_MUNICIPALITY = "municipalities.act_for_municipality"
@@ -42,6 +43,7 @@ class Authority(models.Model):
         unique=True,
         validators=[RegexValidator(r"^\d{9}$", _("An organisation number has nine digits."))],
     )
+    objects = HistoryPreservingQuerySet.as_manager()
     history = history_records()
 
     class Meta:
@@ -72,6 +74,7 @@ class Municipality(models.Model):
         related_name="municipalities",
         limit_choices_to={"kind": Authority.Kind.STATSFORVALTER},
     )
+    objects = HistoryPreservingQuerySet.as_manager()
     history = history_records()
 
     class Meta:
@@ -119,6 +122,7 @@ class HealthPersonnel(models.Model):
         blank=True,
         related_name="health_personnel",
     )
+    objects = HistoryPreservingQuerySet.as_manager()
     history = history_records()
 
     class Meta:

@@ -10,14 +10,20 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+from viewflow.workflow.managers import ProcessQuerySet
 from viewflow.workflow.models import Process
 
 from audit.actor import history_records
+from audit.guards import HistoryPreservingMixin, HistoryPreservingQuerySet
 from courses.models import EvidenceDocument
 from municipalities.models import Authority, HealthPersonnel, Municipality
 
 ACT_AS_CASEWORKER = "orders.act_as_caseworker"
 VIEW_ORDER = "orders.view_order"
+
+
+class OrderQuerySet(HistoryPreservingMixin, ProcessQuerySet):
+    pass
 
 
 class Order(Process):
@@ -69,6 +75,7 @@ class Order(Process):
     requirements = models.TextField(_("what the order requires"))
     deadline = models.DateField(_("completion deadline"))
     withdrawal_reason = models.TextField(_("reason for withdrawal"), blank=True)
+    objects = OrderQuerySet.as_manager()
     history = history_records()
 
     class Meta:
@@ -121,6 +128,7 @@ class CompletionConfirmation(models.Model):
         related_name="+",
     )
     confirmed_at = models.DateTimeField(_("confirmed"), auto_now_add=True)
+    objects = HistoryPreservingQuerySet.as_manager()
     history = history_records()
 
     class Meta:
@@ -151,6 +159,7 @@ class Review(models.Model):
         related_name="+",
     )
     decided_at = models.DateTimeField(_("decided"), auto_now_add=True)
+    objects = HistoryPreservingQuerySet.as_manager()
     history = history_records()
 
     class Meta:
@@ -185,6 +194,7 @@ class DeadlineExtension(models.Model):
         related_name="+",
     )
     extended_at = models.DateTimeField(_("extended"), auto_now_add=True)
+    objects = HistoryPreservingQuerySet.as_manager()
     history = history_records()
 
     class Meta:
@@ -229,6 +239,7 @@ class Appeal(models.Model):
         related_name="+",
     )
     registered_at = models.DateTimeField(_("registered"), auto_now_add=True)
+    objects = HistoryPreservingQuerySet.as_manager()
     history = history_records()
 
     class Meta:
