@@ -127,7 +127,10 @@ WHITENOISE_USE_FINDERS = True
 
 # Evidence documents are private: stored under var/, never under STATIC_ROOT or a served URL.
 MEDIA_ROOT = Path(os.environ.get("PALEGG_DOCUMENT_ROOT", VAR_DIR / "documents"))
-MEDIA_URL = None
+# Evidence is never served by URL: downloads go through orders.views.download_document, which
+# asks the access module and logs the read. A host that does not exist means nothing (not even
+# the test server's media handler) maps a request path onto MEDIA_ROOT.
+MEDIA_URL = "https://evidence-not-served.invalid/"
 EVIDENCE_MAX_BYTES = int(os.environ.get("PALEGG_EVIDENCE_MAX_BYTES", 10 * 1024 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440

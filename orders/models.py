@@ -100,6 +100,12 @@ class Order(Process):
     def __str__(self):
         return f"{self.case_number} – {self.health_personnel.name}"
 
+    @property
+    def required_measures_label(self):
+        if self.requires_course and self.requires_supervision:
+            return _("Course and supervision")
+        return _("Course") if self.requires_course else _("Supervision")
+
 
 class OrderUserObjectPermission(UserObjectPermissionBase):
     """An individual grant on one order (a stand-in caseworker, a supervisor)."""
@@ -177,6 +183,13 @@ class Review(models.Model):
     def __str__(self):
         return f"{self.order_id}: {self.outcome}"
 
+    @property
+    def outcome_label(self):
+        """The decision as it reads afterwards (the choice labels are phrased as options)."""
+        if self.outcome == self.Outcome.FULFILLED:
+            return _("Fulfilled – case closed")
+        return _("Sent back to the municipality")
+
 
 class DeadlineExtension(models.Model):
     """A change of the completion deadline, with the reason the authority gave."""
@@ -216,7 +229,7 @@ class Appeal(models.Model):
         REVERSED = "reversed", _("Reversed – the order is withdrawn")
 
     class DecidedBy(models.TextChoices):
-        AUTHORITY = "authority", _("The issuing authority (fvl. § 33)")
+        AUTHORITY = "authority", _("The issuing authority itself")
         NEMND = "nemnd", _("Norwegian Appeal Board for Health Personnel")
 
     order = models.ForeignKey(

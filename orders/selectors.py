@@ -134,16 +134,21 @@ TASK_DONE_TITLES = {
 
 def _task_entries(order) -> list[timeline.Entry]:
     tasks = Task.objects.filter(
-        process_id=order.pk, flow_task_type="HUMAN", finished__isnull=False
+        process_id=order.pk, flow_task_type__in=["HUMAN", "END"], finished__isnull=False
     ).select_related("owner")
-    entries = []
-    for task in tasks:
+    entries, last_actor = [], None
+    for task in sorted(tasks, key=lambda t: (t.finished, t.pk)):
         name = task.flow_task.name
-        if task.status == "CANCELED":
+        who = task.owner
+        if task.flow_task_type == "END":
+            # The engine closes the case; the person is whoever took the deciding step.
+            title, who = _("Case closed: the order is fulfilled"), last_actor
+        elif task.status == "CANCELED":
             title = _("Step cancelled: %(step)s") % {"step": task.flow_task.task_title}
         else:
             title = TASK_DONE_TITLES.get(name, task.flow_task.task_title)
-        entries.append(timeline.Entry(task.finished, task.owner, "workflow", str(title)))
+        last_actor = who or last_actor
+        entries.append(timeline.Entry(task.finished, who, "workflow", str(title)))
     return entries
 
 
@@ -169,7 +174,6 @@ def timeline_for(order, *, kinds=()) -> list[timeline.Entry]:
                 "requires_supervision",
                 "requirements",
                 "deadline",
-                "status",
                 "withdrawal_reason",
             ],
         ),

@@ -8,9 +8,11 @@ once leave one result.
 from contextlib import contextmanager
 from datetime import date
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 import audit
@@ -228,10 +230,11 @@ def decide_appeal(*, appeal, acting_user, outcome, decided_by, decided_on: date,
         appeal.decision_note = note
         appeal.save()
         if outcome == Appeal.Outcome.REVERSED:
-            _withdraw(
-                order,
-                _("Appeal reversed by %(body)s on %(date)s.")
-                % {"body": appeal.get_decided_by_display(), "date": decided_on.isoformat()}
-                + (f" {note}" if note else ""),
-            )
+            # The case record is kept in the service's language, whoever's browser asked.
+            with translation.override(settings.LANGUAGE_CODE):
+                reason = _("Appeal reversed (%(body)s, %(date)s).") % {
+                    "body": appeal.get_decided_by_display(),
+                    "date": date_format(decided_on, "SHORT_DATE_FORMAT"),
+                }
+            _withdraw(order, f"{reason} {note}".strip())
     return appeal

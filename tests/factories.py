@@ -105,3 +105,14 @@ def issue_order(*, caseworker, authority, personnel, municipality=None, number=N
     }
     facts.update(overrides)
     return services.issue_order(acting_user=caseworker, **facts)
+
+
+def caseworker_via_group(authority, *, group_name=None, **kwargs):
+    """A caseworker whose right to act for ``authority`` comes from a group, not a direct grant."""
+    from django.contrib.auth.models import Group
+
+    group, _ = Group.objects.get_or_create(name=group_name or f"Saksbehandlere {authority.pk}")
+    assign_perm(ACT_FOR_AUTHORITY, group, authority)
+    user = UserFactory(**kwargs)
+    user.groups.add(group)
+    return user

@@ -101,7 +101,9 @@ def fill_issue_form(page, world, *, case_number, hpr_number):
 # --- tests ---------------------------------------------------------------------------
 
 
-def test_issue_form_is_usable_by_keyboard_and_reports_errors(browser_world, live_server, page):
+def test_issue_form_is_usable_by_keyboard_and_reports_errors(
+    browser_world, live_server, page, artifacts_dir
+):
     world = browser_world
     log_in(page, live_server, world.caseworker)
     page.goto(f"{live_server.url}/saker/ny/")
@@ -120,6 +122,10 @@ def test_issue_form_is_usable_by_keyboard_and_reports_errors(browser_world, live
     assert page.url.endswith("#main")
     page.keyboard.press("Tab")
     assert focused(page) == "id_issuing_authority"
+    # The keyboard focus is visible (the site's :focus-visible outline).
+    assert page.eval_on_selector(
+        "#id_issuing_authority", "e => getComputedStyle(e).outlineStyle"
+    ) == "solid"
     page.keyboard.press("Tab")
     assert focused(page) == "id_case_number"
     page.keyboard.type("2026/77")
@@ -137,6 +143,7 @@ def test_issue_form_is_usable_by_keyboard_and_reports_errors(browser_world, live
     assert summary.locator("a[href='#id_hpr_number']").count() == 1
     assert summary.locator("a[href='#id_requires_course']").count() == 1
     assert page.get_attribute("#id_case_number", "aria-invalid") == "true"
+    page.screenshot(path=str(artifacts_dir / "issue-form-errors.png"), full_page=True)
     # The summary's links move the keyboard user to the field.
     summary.locator("a[href='#id_case_number']").click()
     assert focused(page) == "id_case_number"
