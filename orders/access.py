@@ -185,6 +185,11 @@ def may_manage_case(user, order) -> bool:
     return not is_closed(order) and may_act_as_caseworker(user, order)
 
 
+def may_decide_appeal(user, order) -> bool:
+    """Appeal outcomes can be recorded also after the case has closed."""
+    return may_act_as_caseworker(user, order)
+
+
 def may_issue(user) -> bool:
     return authorities_for(user).exists()
 

@@ -50,7 +50,8 @@ def _with_state(queryset: QuerySet[Order]) -> QuerySet[Order]:
 def stage_of(order) -> str:
     """The order's stage as the user reads it."""
     if order.status != PROCESS.NEW:
-        return STAGE_LABELS[order.status]
+        # A fulfilled order later reversed on appeal is withdrawn in law, though its flow ended.
+        return STAGE_LABELS[PROCESS.CANCELED if order.withdrawal_reason else order.status]
     ref = getattr(order, "open_step_ref", None) or ""
     return STAGE_LABELS.get(ref.rsplit(".", 1)[-1], _("In progress"))
 

@@ -50,12 +50,12 @@ def _taking_step(task, acting_user, step):
 
 
 @contextmanager
-def _managing_case(order, acting_user):
+def _managing_case(order, acting_user, *, closed_too=False):
     with audit.acting_as(acting_user), OrderFlow.lock(order.pk):
         order = Order.objects.select_related("issuing_authority").get(pk=order.pk)
-        if access.is_closed(order):
+        if access.is_closed(order) and not closed_too:
             raise StepNotOpen
-        if not access.may_manage_case(acting_user, order):
+        if not access.may_act_as_caseworker(acting_user, order):
             raise PermissionDenied
         yield order
 
@@ -181,13 +181,21 @@ def withdraw_order(*, order, acting_user, reason) -> Order:
     if not reason.strip():
         raise ValidationError({"reason": _("Give a reason for the withdrawal.")})
     with _managing_case(order, acting_user) as order:
-        _withdraw(order, reason)
+        _withdraw(order, reason, acting_user)
     return order
 
 
-def _withdraw(order, reason):
+def _withdraw(order, reason, acting_user):
     order.withdrawal_reason = reason
     order._change_reason = reason
+    if access.is_closed(order):
+        # A fulfilled order annulled on appeal: the process is over, the record still changes.
+        order.save()
+        return
+    # viewflow records no one on a cancelled task; the owner field says who cancelled it.
+    for task in order.task_set.filter(status__in=access.OPEN_TASK_STATUSES):
+        task.owner = acting_user
+        task.save(update_fields=["owner"])
     OrderFlow.instance.cancel(order)
 
 
@@ -208,10 +216,23 @@ def register_appeal(*, order, acting_user, received_on: date, note="") -> Appeal
 
 
 def decide_appeal(*, appeal, acting_user, outcome, decided_by, decided_on: date, note="") -> Appeal:
-    """Record the outcome of an appeal. A reversal withdraws the order."""
+    """Record the outcome of an appeal. A reversal withdraws the order.
+
+    Allowed also on a closed case: the appeal goes on after a case is fulfilled or withdrawn.
+    """
     if outcome not in (Appeal.Outcome.UPHELD, Appeal.Outcome.REVERSED):
         raise ValidationError({"outcome": _("Choose the outcome of the appeal.")})
-    with _managing_case(appeal.order, acting_user) as order:
+    if outcome == Appeal.Outcome.UPHELD and decided_by != Appeal.DecidedBy.NEMND:
+        # fvl. § 33: the first instance may reverse its decision; if it does not, the appeal
+        # goes to the appeal body, which alone upholds it.
+        raise ValidationError(
+            {
+                "decided_by": _(
+                    "Only the appeal board can uphold the order; the issuing authority can only reverse it."
+                )
+            }
+        )
+    with _managing_case(appeal.order, acting_user, closed_too=True) as order:
         appeal = order.appeals.get(pk=appeal.pk)
         if appeal.outcome != Appeal.Outcome.PENDING:
             raise StepNotOpen
@@ -236,5 +257,5 @@ def decide_appeal(*, appeal, acting_user, outcome, decided_by, decided_on: date,
                     "body": appeal.get_decided_by_display(),
                     "date": date_format(decided_on, "SHORT_DATE_FORMAT"),
                 }
-            _withdraw(order, f"{reason} {note}".strip())
+            _withdraw(order, f"{reason} {note}".strip(), acting_user)
     return appeal

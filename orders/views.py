@@ -81,6 +81,7 @@ def case_detail(request, pk):
         "closed": access.is_closed(order),
         "open_tasks": [(t, access.may_take_step(request.user, order, t)) for t in open_tasks],
         "may_manage": access.may_manage_case(request.user, order),
+        "may_decide_appeal": access.may_decide_appeal(request.user, order),
         "timeline": selectors.timeline_for(order, kinds=kinds),
         "timeline_kinds": [(k, label, k in kinds) for k, label in TIMELINE_KINDS.items()],
         **selectors.case_page_data(order),
@@ -281,7 +282,7 @@ def register_appeal(request, pk):
 @require_http_methods(["GET", "POST"])
 def decide_appeal(request, pk, appeal_pk):
     order = _visible_order(request, pk, action="manage_case")
-    if not access.may_manage_case(request.user, order):
+    if not access.may_decide_appeal(request.user, order):
         raise PermissionDenied
     appeal = order.appeals.filter(pk=appeal_pk, outcome="pending").first()
     if appeal is None:

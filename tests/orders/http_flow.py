@@ -161,8 +161,9 @@ def plan_data(measures, *, received=True, extra_rows=1) -> dict:
     return data
 
 
-def confirm_data(*, note="Kurset er gjennomført, kursbevis vedlagt.", kind="certificate",
-                 files=None, existing=()) -> dict:
+def confirm_data(
+    *, note="Kurset er gjennomført, kursbevis vedlagt.", kind="certificate", files=None, existing=()
+) -> dict:
     data = {"note": note, "document_kind": kind}
     if files is not None:
         data["files"] = files
@@ -204,7 +205,9 @@ class Driver:
 
     def acknowledge(self, order, *, user=None, accepted=True):
         return self.step(
-            order, "acknowledge", {"accepted": "on"} if accepted else {},
+            order,
+            "acknowledge",
+            {"accepted": "on"} if accepted else {},
             user=user or self.world.gp_user,
         )
 
@@ -216,7 +219,9 @@ class Driver:
 
     def sign_off(self, order, outcome="fulfilled", reason="", *, user=None):
         return self.step(
-            order, "sign_off", {"outcome": outcome, "reason": reason},
+            order,
+            "sign_off",
+            {"outcome": outcome, "reason": reason},
             user=user or self.world.caseworker,
         )
 
@@ -226,8 +231,9 @@ class Driver:
             f"/saker/{order.pk}/frist/", data
         )
 
-    def withdraw(self, order, reason="Vedtaket er omgjort etter ny vurdering.", *, user=None,
-                 confirm=True):
+    def withdraw(
+        self, order, reason="Vedtaket er omgjort etter ny vurdering.", *, user=None, confirm=True
+    ):
         data = {"reason": reason}
         if confirm:
             data["confirm"] = "on"
@@ -241,8 +247,17 @@ class Driver:
             f"/saker/{order.pk}/klage/", data
         )
 
-    def decide(self, order, appeal, outcome="upheld", decided_by="nemnd", decided_on=None,
-               note="", *, user=None):
+    def decide(
+        self,
+        order,
+        appeal,
+        outcome="upheld",
+        decided_by="nemnd",
+        decided_on=None,
+        note="",
+        *,
+        user=None,
+    ):
         data = {
             "outcome": outcome,
             "decided_by": decided_by,
