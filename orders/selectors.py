@@ -89,13 +89,13 @@ def order_for(user, pk) -> Order:
     return get_object_or_404(_with_state(access.orders_visible_to(user)), pk=pk)
 
 
-def open_task_for(order, task_pk) -> Task:
+def step_task_for(order, task_pk) -> Task:
+    """A step of this order (open or taken), or 404 if it belongs to no step of this order."""
     return get_object_or_404(
         Task.objects.select_related("process"),
         pk=task_pk,
         process_id=order.pk,
         flow_task_type="HUMAN",
-        status__in=access.OPEN_TASK_STATUSES,
     )
 
 

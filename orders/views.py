@@ -32,6 +32,15 @@ def _visible_order(request, pk, action="view_case") -> Order:
         raise
 
 
+def _probed(request, order, action, target, lookup, pk):
+    """Look up something inside a visible case; a miss (e.g. another case's id) is logged."""
+    try:
+        return lookup(order, pk)
+    except Http404:
+        audit.record(request=request, action=action, target=target, outcome="refused", case=order)
+        raise
+
+
 def _page(request, items):
     return Paginator(items, settings.PAGE_SIZE).get_page(request.GET.get("side"))
 
@@ -127,7 +136,11 @@ def issue_order(request):
 @require_http_methods(["GET", "POST"])
 def task_step(request, pk, task_pk):
     order = _visible_order(request, pk, action="open_step")
-    task = selectors.open_task_for(order, task_pk)
+    task = _probed(request, order, "open_step", f"task:{task_pk}", selectors.step_task_for, task_pk)
+    if task.status not in access.OPEN_TASK_STATUSES:
+        # A double click or a stale task list: say so rather than "not found".
+        messages.warning(request, _("This step has already been taken or is no longer open."))
+        return redirect("orders:case_detail", pk=order.pk)
     if not access.may_take_step(request.user, order, task):
         raise PermissionDenied
     step = STEPS[access.step_name(task)]
@@ -308,7 +321,14 @@ def decide_appeal(request, pk, appeal_pk):
 @login_required
 def download_document(request, pk, document_pk):
     order = _visible_order(request, pk, action="download_document")
-    document = selectors.document_for(order, document_pk)
+    document = _probed(
+        request,
+        order,
+        "download_document",
+        f"document:{document_pk}",
+        selectors.document_for,
+        document_pk,
+    )
     audit.record(request=request, action="download_document", target=document, case=order)
     response = FileResponse(
         document.file.open("rb"),

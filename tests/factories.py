@@ -1,5 +1,6 @@
 """factory-boy factories for synthetic test data (Faker's Norwegian locale)."""
 
+import itertools
 from datetime import timedelta
 
 import factory
@@ -86,6 +87,9 @@ def course():
     )
 
 
+_case_numbers = itertools.count(100_000)
+
+
 def issue_order(*, caseworker, authority, personnel, municipality=None, number=None, **overrides):
     """Issue an order through the service, as a caseworker would."""
     from orders import services
@@ -96,7 +100,7 @@ def issue_order(*, caseworker, authority, personnel, municipality=None, number=N
         "caseworker": caseworker,
         "health_personnel": personnel,
         "municipality": municipality or personnel.municipality,
-        "case_number": f"2026/{number or factory.random.randgen.randint(1, 9_999_999)}",
+        "case_number": f"2026/{number or next(_case_numbers)}",
         "decision_date": today - timedelta(days=14),
         "grounds_summary": "Syntetisk begrunnelse.",
         "requires_course": True,

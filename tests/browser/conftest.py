@@ -81,9 +81,11 @@ def page(browser):
     page_errors = []
     page.on(
         "response",
-        lambda r: server_errors.append(f"{r.status} {r.request.method} {r.url}")
-        if r.status >= 500
-        else None,
+        lambda r: (
+            server_errors.append(f"{r.status} {r.request.method} {r.url}")
+            if r.status >= 500
+            else None
+        ),
     )
     page.on("pageerror", lambda error: page_errors.append(str(error)))
     yield page

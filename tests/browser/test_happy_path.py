@@ -43,9 +43,10 @@ def log_out(page, live_server):
 
 def submit(page):
     """Submit the page's main form; return the status of the POST answer."""
-    with page.expect_navigation(), page.expect_response(
-        lambda r: r.request.method == "POST"
-    ) as answer:
+    with (
+        page.expect_navigation(),
+        page.expect_response(lambda r: r.request.method == "POST") as answer,
+    ):
         page.click(SUBMIT)
     status = answer.value.status
     assert status < 500, f"the form answered {status}"
@@ -123,9 +124,10 @@ def test_issue_form_is_usable_by_keyboard_and_reports_errors(
     page.keyboard.press("Tab")
     assert focused(page) == "id_issuing_authority"
     # The keyboard focus is visible (the site's :focus-visible outline).
-    assert page.eval_on_selector(
-        "#id_issuing_authority", "e => getComputedStyle(e).outlineStyle"
-    ) == "solid"
+    assert (
+        page.eval_on_selector("#id_issuing_authority", "e => getComputedStyle(e).outlineStyle")
+        == "solid"
+    )
     page.keyboard.press("Tab")
     assert focused(page) == "id_case_number"
     page.keyboard.type("2026/77")
@@ -150,7 +152,9 @@ def test_issue_form_is_usable_by_keyboard_and_reports_errors(
     assert Order.objects.count() == 0
 
 
-def test_order_happy_path_through_three_logins(browser_world, live_server, page, tmp_path, artifacts_dir):
+def test_order_happy_path_through_three_logins(
+    browser_world, live_server, page, tmp_path, artifacts_dir
+):
     world = browser_world
     today = timezone.localdate()
 
@@ -175,9 +179,9 @@ def test_order_happy_path_through_three_logins(browser_world, live_server, page,
     open_task(page, live_server, order)
     page.check("input[name=received]")
     page.select_option("select[name=tiltak-0-kind]", "course")
-    course_pk = page.locator("select[name=tiltak-0-course] option:not([value=''])").first.get_attribute(
-        "value"
-    )
+    course_pk = page.locator(
+        "select[name=tiltak-0-course] option:not([value=''])"
+    ).first.get_attribute("value")
     page.select_option("select[name=tiltak-0-course]", course_pk)
     planned = today + timedelta(days=60)
     page.fill("input[name=tiltak-0-planned_completion]", planned.isoformat())
@@ -186,7 +190,9 @@ def test_order_happy_path_through_three_logins(browser_world, live_server, page,
     assert state_of(order) == (PROCESS.NEW, ["acknowledge"])
     measure = order.measures.get()
     assert (measure.kind, str(measure.course_id), measure.planned_completion) == (
-        "course", course_pk, planned
+        "course",
+        course_pk,
+        planned,
     )
     log_out(page, live_server)
 
@@ -216,7 +222,9 @@ def test_order_happy_path_through_three_logins(browser_world, live_server, page,
     assert state_of(order) == (PROCESS.NEW, ["sign_off"])
     document = order.documents.get()
     assert (document.original_name, document.content_type, document.kind) == (
-        "kursbevis.pdf", "application/pdf", "certificate"
+        "kursbevis.pdf",
+        "application/pdf",
+        "certificate",
     )
     assert order.confirmations.get().documents.get() == document
     # The document is listed on the case page and downloadable.

@@ -1,0 +1,344 @@
+"""Pages run a fixed number of queries: the count does not grow with the number of orders in a
+list (PAGE_SIZE rows per page) nor with the number of measures, documents and history rows on a
+case. Each test measures the small case with CaptureQueriesContext and requires the large case
+to stay within that count."""
+
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from viewflow.workflow.status import PROCESS
+
+from orders import services
+from orders.models import Appeal, Review
+from tests import factories
+from tests.orders import lifecycle
+
+SMALL, LARGE = 5, 200
+
+# Query counts measured for the small case are collected here and printed at the end of the
+# module (run with -s to see them), for the record.
+MEASURED = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report_measured():
+    yield
+    if MEASURED:
+        print("\nQuery counts measured:")
+        for name, counts in sorted(MEASURED.items()):
+            print(f"  {name}: {counts}")
+
+
+def count_queries(client, url, **params):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url, params)
+    assert response.status_code == 200, url
+    return len(queries), response
+
+
+def _issue(world, count, *, start, personnel=None):
+    """``count`` orders about ``personnel`` (default: GPs spread over a few people) in Bergen."""
+    people = [personnel] if personnel else [world.gp, world.other_gp]
+    return [
+        factories.issue_order(
+            caseworker=world.caseworker,
+            authority=world.authority,
+            personnel=people[i % len(people)],
+            number=start + i,
+            deadline=timezone.localdate() + timedelta(days=100 + i),
+        )
+        for i in range(count)
+    ]
+
+
+def _paged_lists_stay_flat(
+    name, client, url, grow, django_assert_max_num_queries, *, params=None, expected_total
+):
+    """Measure ``url`` with SMALL visible rows, grow to LARGE, and compare."""
+    params = params or {}
+    client.get(url, params)  # warm up: session, language, anything loaded once per client
+    small, response = count_queries(client, url, **params)
+    assert response.context["page"].paginator.count == SMALL
+
+    grow()
+
+    with django_assert_max_num_queries(small):
+        response = client.get(url, params)
+    page = response.context["page"]
+    assert page.paginator.count == expected_total
+    assert len(page.object_list) == settings.PAGE_SIZE
+
+    last = page.paginator.num_pages
+    with django_assert_max_num_queries(small):
+        response = client.get(url, {**params, "side": last})
+    assert response.context["page"].number == last
+
+    large, _ = count_queries(client, url, **params)
+    MEASURED[name] = {SMALL: small, LARGE: large}
+    return small, large
+
+
+def test_leaders_task_list_runs_a_fixed_number_of_queries(
+    world, client_for, django_assert_max_num_queries
+):
+    _issue(world, SMALL, start=1)
+    _paged_lists_stay_flat(
+        "leader /oppgaver/ (plan_measures tasks)",
+        client_for(world.leader),
+        "/oppgaver/",
+        lambda: _issue(world, LARGE - SMALL, start=1000),
+        django_assert_max_num_queries,
+        expected_total=LARGE,
+    )
+
+
+def test_leaders_case_list_runs_a_fixed_number_of_queries(
+    world, client_for, django_assert_max_num_queries
+):
+    _issue(world, SMALL, start=1)
+    _paged_lists_stay_flat(
+        "leader /saker/",
+        client_for(world.leader),
+        "/saker/",
+        lambda: _issue(world, LARGE - SMALL, start=1000),
+        django_assert_max_num_queries,
+        expected_total=LARGE,
+    )
+
+
+def test_caseworkers_case_list_runs_a_fixed_number_of_queries(
+    world, client_for, django_assert_max_num_queries
+):
+    _issue(world, SMALL, start=1)
+    _paged_lists_stay_flat(
+        "caseworker /saker/",
+        client_for(world.caseworker),
+        "/saker/",
+        lambda: _issue(world, LARGE - SMALL, start=1000),
+        django_assert_max_num_queries,
+        expected_total=LARGE,
+    )
+
+
+def test_caseworkers_filtered_case_search_runs_a_fixed_number_of_queries(
+    world, client_for, django_assert_max_num_queries
+):
+    _issue(world, SMALL, start=1)
+    _paged_lists_stay_flat(
+        "caseworker /saker/?q=Bergen&state=open",
+        client_for(world.caseworker),
+        "/saker/",
+        lambda: _issue(world, LARGE - SMALL, start=1000),
+        django_assert_max_num_queries,
+        params={"q": "Bergen", "state": "open"},
+        expected_total=LARGE,
+    )
+
+
+def test_caseworkers_task_list_runs_a_fixed_number_of_queries(
+    world, client_for, django_assert_max_num_queries
+):
+    """Sign-off tasks: the orders are taken through the whole lifecycle first."""
+
+    def at_sign_off(count, start):
+        for order in _issue(world, count, start=start):
+            lifecycle.advance(order, world.leader, "sign_off")
+
+    at_sign_off(SMALL, 1)
+    client = client_for(world.caseworker)
+    client.get("/oppgaver/")
+    small, response = count_queries(client, "/oppgaver/")
+    assert response.context["page"].paginator.count == SMALL
+
+    # A lifecycle per order is slow; PAGE_SIZE + a few is enough to fill a page and a next one.
+    at_sign_off(settings.PAGE_SIZE + 5 - SMALL, 1000)
+
+    with django_assert_max_num_queries(small):
+        response = client.get("/oppgaver/")
+    assert response.context["page"].paginator.count == settings.PAGE_SIZE + 5
+    assert len(response.context["page"].object_list) == settings.PAGE_SIZE
+    MEASURED["caseworker /oppgaver/ (sign_off tasks)"] = {
+        SMALL: small,
+        settings.PAGE_SIZE + 5: count_queries(client, "/oppgaver/")[0],
+    }
+
+
+def _gp_orders_at_acknowledge(world, count, start):
+    for order in _issue(world, count, start=start, personnel=world.gp):
+        lifecycle.plan(order, world.leader)
+
+
+def test_gps_task_list_runs_a_fixed_number_of_queries(
+    world, client_for, django_assert_max_num_queries
+):
+    _gp_orders_at_acknowledge(world, SMALL, 1)
+    _paged_lists_stay_flat(
+        "gp /oppgaver/ (acknowledge tasks)",
+        client_for(world.gp_user),
+        "/oppgaver/",
+        lambda: _gp_orders_at_acknowledge(world, LARGE - SMALL, 1000),
+        django_assert_max_num_queries,
+        expected_total=LARGE,
+    )
+
+
+def test_gps_case_list_runs_a_fixed_number_of_queries(
+    world, client_for, django_assert_max_num_queries
+):
+    _issue(world, SMALL, start=1, personnel=world.gp)
+    _paged_lists_stay_flat(
+        "gp /saker/",
+        client_for(world.gp_user),
+        "/saker/",
+        lambda: _issue(world, LARGE - SMALL, start=1000, personnel=world.gp),
+        django_assert_max_num_queries,
+        expected_total=LARGE,
+    )
+
+
+def test_empty_lists_for_outsiders_run_no_more_queries_than_full_ones(
+    world, client_for, django_assert_max_num_queries
+):
+    """An outsider's empty lists stay cheap however many cases exist elsewhere."""
+    client = client_for(world.other_leader)
+    _issue(world, SMALL, start=1)
+    client.get("/saker/")
+    small_cases, _ = count_queries(client, "/saker/")
+    small_tasks, _ = count_queries(client, "/oppgaver/")
+    _issue(world, LARGE - SMALL, start=1000)
+    with django_assert_max_num_queries(small_cases):
+        assert client.get("/saker/").context["page"].paginator.count == 0
+    with django_assert_max_num_queries(small_tasks):
+        assert client.get("/oppgaver/").context["page"].paginator.count == 0
+
+
+# --- the case page -----------------------------------------------------------------------
+
+
+def _rich_case(world, number, n):
+    """An order at sign-off with ``n`` measures, ``n`` returned reviews (so ``n + 1``
+    confirmations and documents), ``n`` deadline extensions and ``n`` decided appeals plus one
+    pending: every list and history source on the case page grows with ``n``."""
+    order = factories.issue_order(
+        caseworker=world.caseworker, authority=world.authority, personnel=world.gp, number=number
+    )
+    lifecycle.plan(order, world.leader, measures=n)
+    lifecycle.acknowledge(order)
+    today = timezone.localdate()
+    for i in range(n):
+        lifecycle.confirm(order, world.leader, documents=1, note=f"Runde {i}")
+        lifecycle.sign_off(
+            order, world.caseworker, outcome=Review.Outcome.RETURNED, reason=f"Mangler {i}"
+        )
+        services.extend_deadline(
+            order=order,
+            acting_user=world.caseworker,
+            new_deadline=order.__class__.objects.get(pk=order.pk).deadline + timedelta(days=10),
+            reason=f"Forlenget {i}",
+        )
+        appeal = services.register_appeal(
+            order=order, acting_user=world.caseworker, received_on=today, note=f"Klage {i}"
+        )
+        services.decide_appeal(
+            appeal=appeal,
+            acting_user=world.caseworker,
+            outcome=Appeal.Outcome.UPHELD,
+            decided_by=Appeal.DecidedBy.NEMND,
+            decided_on=today,
+        )
+    services.register_appeal(order=order, acting_user=world.caseworker, received_on=today)
+    lifecycle.confirm(order, world.leader, documents=1)
+    assert order.measures.count() == n
+    assert order.documents.count() == n + 1
+    assert order.reviews.count() == n
+    return order
+
+
+@pytest.fixture
+def lean_and_rich(world):
+    return _rich_case(world, 1, 1), _rich_case(world, 2, 8)
+
+
+@pytest.mark.parametrize(
+    "viewer,params",
+    [
+        ("caseworker", {}),
+        ("leader", {}),
+        ("gp_user", {}),
+        ("caseworker", {"vis": ["decision", "document"]}),
+    ],
+    ids=["caseworker", "leader", "gp", "caseworker-filtered-timeline"],
+)
+def test_case_page_runs_a_fixed_number_of_queries(
+    world, lean_and_rich, client_for, django_assert_max_num_queries, viewer, params
+):
+    lean, rich = lean_and_rich
+    client = client_for(getattr(world, viewer))
+    client.get(f"/saker/{lean.pk}/")
+    small, response = count_queries(client, f"/saker/{lean.pk}/", **params)
+    assert len(response.context["measures"]) == 1
+
+    with django_assert_max_num_queries(small):
+        response = client.get(f"/saker/{rich.pk}/", params)
+    assert response.status_code == 200
+    assert len(response.context["measures"]) == 8
+    assert len(response.context["documents"]) == 9
+    assert len(response.context["timeline"]) > 8 * 5
+
+    MEASURED[f"case page as {viewer} {params or ''}".strip()] = {
+        "1 measure": small,
+        "8 measures": count_queries(client, f"/saker/{rich.pk}/", **params)[0],
+    }
+
+
+def test_sign_off_step_page_runs_a_fixed_number_of_queries(
+    world, lean_and_rich, client_for, django_assert_max_num_queries
+):
+    lean, rich = lean_and_rich
+    client = client_for(world.caseworker)
+    urls = {
+        order: f"/saker/{order.pk}/steg/{lifecycle.open_task(order, 'sign_off').pk}/"
+        for order in (lean, rich)
+    }
+    client.get(urls[lean])
+    small, _ = count_queries(client, urls[lean])
+    with django_assert_max_num_queries(small):
+        assert client.get(urls[rich]).status_code == 200
+    MEASURED["sign-off step page"] = {
+        "1 measure": small,
+        "8 measures": count_queries(client, urls[rich])[0],
+    }
+
+
+def test_confirm_step_page_runs_a_fixed_number_of_queries(
+    world, lean_and_rich, client_for, django_assert_max_num_queries
+):
+    lean, rich = lean_and_rich
+    for order in (lean, rich):
+        lifecycle.sign_off(order, world.caseworker, outcome=Review.Outcome.RETURNED, reason="Igjen")
+    client = client_for(world.leader)
+    urls = {
+        order: f"/saker/{order.pk}/steg/{lifecycle.open_task(order, 'confirm_completion').pk}/"
+        for order in (lean, rich)
+    }
+    client.get(urls[lean])
+    small, _ = count_queries(client, urls[lean])
+    with django_assert_max_num_queries(small):
+        assert client.get(urls[rich]).status_code == 200
+    MEASURED["confirm-completion step page"] = {
+        "1 measure": small,
+        "8 measures": count_queries(client, urls[rich])[0],
+    }
+
+
+def test_rich_case_is_still_open_and_signable(world, lean_and_rich):
+    """Guards the fixture: both cases really are at sign-off, with one appeal pending."""
+    for order in lean_and_rich:
+        order = order.__class__.objects.get(pk=order.pk)
+        assert order.status == PROCESS.NEW
+        assert lifecycle.open_task(order, "sign_off")
+        assert order.appeals.filter(outcome=Appeal.Outcome.PENDING).count() == 1
