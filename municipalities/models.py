@@ -5,6 +5,7 @@ kept in direct foreign-key tables (fast to filter on at scale).
 """
 
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -14,7 +15,20 @@ from audit.actor import history_records
 from audit.guards import HistoryPreservingQuerySet
 
 ACT_FOR_AUTHORITY = "municipalities.act_for_authority"
+ADMINISTER_AUTHORITY = "municipalities.administer_authority"
 ACT_FOR_MUNICIPALITY = "municipalities.act_for_municipality"
+
+
+def validate_org_number(value):
+    """Brønnøysund organisation number: nine digits with a mod-11 check digit."""
+    from stdnum.no import orgnr
+
+    if not orgnr.is_valid(value):
+        raise ValidationError(
+            _("%(value)s is not a valid organisation number (nine digits, check digit)."),
+            params={"value": value},
+            code="invalid_org_number",
+        )
 
 
 class User(AbstractUser):
@@ -38,10 +52,7 @@ class Authority(models.Model):
     name = models.CharField(_("name"), max_length=200, unique=True)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     org_number = models.CharField(
-        _("organisation number"),
-        max_length=9,
-        unique=True,
-        validators=[RegexValidator(r"^\d{9}$", _("An organisation number has nine digits."))],
+        _("organisation number"), max_length=9, unique=True, validators=[validate_org_number]
     )
     objects = HistoryPreservingQuerySet.as_manager()
     history = history_records()
@@ -50,7 +61,10 @@ class Authority(models.Model):
         ordering = ["name"]
         verbose_name = _("authority")
         verbose_name_plural = _("authorities")
-        permissions = [("act_for_authority", _("Can act as caseworker for the authority"))]
+        permissions = [
+            ("act_for_authority", _("Can act as caseworker for the authority")),
+            ("administer_authority", _("Can appoint caseworkers and municipal leaders")),
+        ]
 
     def __str__(self):
         return self.name
@@ -66,6 +80,14 @@ class Municipality(models.Model):
         validators=[RegexValidator(r"^\d{4}$", _("A municipality number has four digits."))],
     )
     name = models.CharField(_("name"), max_length=100)
+    official_name = models.CharField(
+        _("official name"),
+        max_length=200,
+        blank=True,
+        help_text=_(
+            "With Sami or Kven parallel names where official, e.g. Guovdageaidnu - Kautokeino."
+        ),
+    )
     county = models.CharField(_("county"), max_length=100, blank=True)
     authority = models.ForeignKey(
         Authority,
@@ -73,6 +95,15 @@ class Municipality(models.Model):
         on_delete=models.PROTECT,
         related_name="municipalities",
         limit_choices_to={"kind": Authority.Kind.STATSFORVALTER},
+    )
+    valid_to = models.DateField(_("ceased"), null=True, blank=True)
+    successor = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into or renamed to"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="predecessors",
     )
     objects = HistoryPreservingQuerySet.as_manager()
     history = history_records()
@@ -84,7 +115,39 @@ class Municipality(models.Model):
         permissions = [("act_for_municipality", _("Can act for the municipality"))]
 
     def __str__(self):
-        return f"{self.number} {self.name}"
+        return f"{self.number} {self.official_name or self.name}"
+
+    @property
+    def is_current(self):
+        return self.valid_to is None
+
+
+class GPOffice(models.Model):
+    """Legekontor: a GP office, by organisation number."""
+
+    name = models.CharField(_("name"), max_length=200)
+    org_number = models.CharField(
+        _("organisation number"), max_length=9, unique=True, validators=[validate_org_number]
+    )
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=4, blank=True)
+    postal_town = models.CharField(_("postal town"), max_length=100, blank=True)
+    municipality = models.ForeignKey(
+        Municipality,
+        verbose_name=_("municipality"),
+        on_delete=models.PROTECT,
+        related_name="gp_offices",
+    )
+    objects = HistoryPreservingQuerySet.as_manager()
+    history = history_records()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("GP office")
+        verbose_name_plural = _("GP offices")
+
+    def __str__(self):
+        return self.name
 
 
 class HealthPersonnel(models.Model):
@@ -114,6 +177,16 @@ class HealthPersonnel(models.Model):
         on_delete=models.PROTECT,
         related_name="health_personnel",
     )
+    gp_office = models.ForeignKey(
+        GPOffice,
+        verbose_name=_("GP office"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="gps",
+    )
+    list_size = models.PositiveIntegerField(_("list size"), null=True, blank=True)
+    list_open = models.BooleanField(_("open list"), null=True, blank=True)
     user = models.OneToOneField(
         User,
         verbose_name=_("login"),
@@ -132,6 +205,79 @@ class HealthPersonnel(models.Model):
 
     def __str__(self):
         return f"{self.name} (HPR {self.hpr_number})"
+
+
+class Appointment(models.Model):
+    """A record of who appointed whom to act for an organisation, and why.
+
+    The guardian permission is what grants access; this row (with its history) is the
+    account of the grant and of its removal, shown on the organisation's page.
+    """
+
+    class Role(models.TextChoices):
+        CASEWORKER = "caseworker", _("Caseworker")
+        ADMINISTRATOR = "administrator", _("Administrator")
+        LEADER = "leader", _("Municipal leader")
+
+    user = models.ForeignKey(
+        User, verbose_name=_("person"), on_delete=models.PROTECT, related_name="appointments"
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    authority = models.ForeignKey(
+        Authority, on_delete=models.PROTECT, null=True, blank=True, related_name="appointments"
+    )
+    municipality = models.ForeignKey(
+        Municipality, on_delete=models.PROTECT, null=True, blank=True, related_name="appointments"
+    )
+    reason = models.TextField(_("reason"))
+    appointed_by = models.ForeignKey(
+        User, verbose_name=_("appointed by"), on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    appointed_at = models.DateTimeField(_("appointed"), auto_now_add=True)
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    ended_by = models.ForeignKey(
+        User,
+        verbose_name=_("ended by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    end_reason = models.TextField(_("reason for ending"), blank=True)
+    objects = HistoryPreservingQuerySet.as_manager()
+    history = history_records()
+
+    class Meta:
+        ordering = ["-appointed_at", "-pk"]
+        verbose_name = _("appointment")
+        verbose_name_plural = _("appointments")
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(role="leader", municipality__isnull=False, authority__isnull=True)
+                    | ~models.Q(role="leader")
+                    & models.Q(authority__isnull=False, municipality__isnull=True)
+                ),
+                name="appointment_role_matches_organisation",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "role", "authority"],
+                condition=models.Q(ended_at__isnull=True, authority__isnull=False),
+                name="appointment_one_active_per_authority",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "role", "municipality"],
+                condition=models.Q(ended_at__isnull=True, municipality__isnull=False),
+                name="appointment_one_active_per_municipality",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user} – {self.get_role_display()} – {self.authority or self.municipality}"
+
+    @property
+    def organisation(self):
+        return self.authority or self.municipality
 
 
 class AuthorityUserObjectPermission(UserObjectPermissionBase):

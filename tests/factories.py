@@ -40,13 +40,26 @@ class UserFactory(factory.django.DjangoModelFactory):
             obj.save()
 
 
+def valid_org_number(n: int) -> str:
+    """The n-th synthetic organisation number that passes the mod-11 check."""
+    from stdnum.no import orgnr
+
+    # About one prefix in eleven has no valid check digit; step past those.
+    prefix = 91_000_000 + n * 2
+    while True:
+        for digit in range(10):
+            if orgnr.is_valid(f"{prefix}{digit}"):
+                return f"{prefix}{digit}"
+        prefix += 1
+
+
 class AuthorityFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Authority
 
     name = factory.Sequence(lambda n: f"Statsforvalteren i Testfylke {n}")
     kind = Authority.Kind.STATSFORVALTER
-    org_number = factory.Sequence(lambda n: f"{910000000 + n}")
+    org_number = factory.Sequence(valid_org_number)
 
 
 class MunicipalityFactory(factory.django.DjangoModelFactory):
