@@ -15,6 +15,7 @@ urlpatterns = [
     path("logg-ut/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("orders.urls")),
+    path("", include("municipalities.urls")),
 ]
 
 handler403 = "orders.views.permission_denied"

@@ -6,21 +6,13 @@ SQL filter for lists and checked with ``user.has_perm`` for a single object. Any
 user may not see is reported as "does not exist" (404) by the callers.
 """
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, Q, QuerySet
 from viewflow.workflow.fields import get_task_ref
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import PROCESS, STATUS
 
-from municipalities.models import (
-    ACT_FOR_AUTHORITY,
-    ACT_FOR_MUNICIPALITY,
-    Authority,
-    AuthorityGroupObjectPermission,
-    AuthorityUserObjectPermission,
-    Municipality,
-    MunicipalityGroupObjectPermission,
-    MunicipalityUserObjectPermission,
-)
+from municipalities.access import caseworker_authorities, granted_q
+from municipalities.models import ACT_FOR_AUTHORITY, ACT_FOR_MUNICIPALITY, Authority, Municipality
 
 from .flows import AUTHORITY_STEPS, MUNICIPAL_STEPS, PERSONNEL_STEPS, OrderFlow
 from .models import (
@@ -37,34 +29,12 @@ def _codename(perm: str) -> str:
     return perm.split(".", 1)[1]
 
 
-def _granted(user, perm, user_table, group_table, prefix: str) -> Q:
-    """A filter on ``prefix`` matching objects the user holds ``perm`` on, directly or via a group."""
-    codename = _codename(perm)
-    direct = user_table.objects.filter(user=user, permission__codename=codename)
-    via_group = group_table.objects.filter(group__user=user, permission__codename=codename)
-    return Q(**{f"{prefix}__in": direct.values("content_object_id")}) | Q(
-        **{f"{prefix}__in": via_group.values("content_object_id")}
-    )
-
-
 def _authority_q(user, prefix="issuing_authority") -> Q:
-    return _granted(
-        user,
-        ACT_FOR_AUTHORITY,
-        AuthorityUserObjectPermission,
-        AuthorityGroupObjectPermission,
-        prefix,
-    )
+    return granted_q(user, ACT_FOR_AUTHORITY, prefix)
 
 
 def _municipality_q(user, prefix="municipality") -> Q:
-    return _granted(
-        user,
-        ACT_FOR_MUNICIPALITY,
-        MunicipalityUserObjectPermission,
-        MunicipalityGroupObjectPermission,
-        prefix,
-    )
+    return granted_q(user, ACT_FOR_MUNICIPALITY, prefix)
 
 
 def _order_grant_q(user, prefix="pk", perm=None) -> Q:
@@ -85,10 +55,16 @@ def _caseworker_q(user, prefix="") -> Q:
 
 
 def visible_orders_q(user, prefix="") -> Q:
-    """The filter on orders the user may see: their authority's, their municipality's, their
-    own (as the health personnel concerned), and single orders granted to them."""
+    """The filter on orders the user may see: those their authority issued or that concern a
+    municipality it covers (Helsetilsynet: every municipality), their municipality's, their
+    own (as the health personnel concerned), and single orders granted to them. Seeing is not
+    acting: steps stay with the issuing authority (may_take_step)."""
+    caseworker_of = caseworker_authorities(user)
+    national = Exists(caseworker_of.filter(kind=Authority.Kind.HELSETILSYNET))
     return (
         _authority_q(user, f"{prefix}issuing_authority")
+        | Q(**{f"{prefix}municipality__authority__in": caseworker_of.values("pk")})
+        | Q(national)
         | _municipality_q(user, f"{prefix}municipality")
         | Q(**{f"{prefix}health_personnel__user": user})
         | _order_grant_q(user, f"{prefix}pk")
@@ -103,9 +79,7 @@ def orders_visible_to(user) -> QuerySet[Order]:
 
 def authorities_for(user) -> QuerySet[Authority]:
     """Authorities the user acts for as caseworker."""
-    if not user.is_authenticated:
-        return Authority.objects.none()
-    return Authority.objects.filter(_authority_q(user, "pk"))
+    return caseworker_authorities(user)
 
 
 def municipalities_for(user) -> QuerySet[Municipality]:

@@ -1,6 +1,7 @@
 """Forms for the order's steps. Errors are written for the person filling them in."""
 
 from django import forms
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -28,6 +29,7 @@ class IssueOrderForm(forms.Form):
     hpr_number = forms.RegexField(
         regex=r"^\d{7,9}$",
         label=_("HPR number of the health personnel"),
+        help_text=_("Type the HPR number, or part of the name to search the register."),
         error_messages={"invalid": _("An HPR number has seven to nine digits.")},
     )
     municipality_number = forms.RegexField(
@@ -56,6 +58,9 @@ class IssueOrderForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["issuing_authority"].queryset = authorities
         self.fields["caseworker"].queryset = caseworkers
+        self.fields["hpr_number"].widget.attrs["data-lookup-url"] = reverse(
+            "orders:personnel_lookup"
+        )
         if len(authorities) == 1:
             self.fields["issuing_authority"].initial = authorities[0].pk
             self.fields["issuing_authority"].empty_label = None

@@ -1,18 +1,23 @@
 """Pages of the order: thin views that parse a form, call a service or selector, render."""
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.db.models import Q
+from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 from viewflow.workflow.exceptions import FlowLockFailed
 
 import audit
-from municipalities.selectors import caseworkers_of
+from municipalities.access import may_appoint, overseen_municipalities
+from municipalities.models import Appointment, HealthPersonnel
+from municipalities.selectors import caseworkers_of, register_of
 
 from . import access, forms, selectors, services
 from .models import Order
@@ -339,6 +344,76 @@ def download_document(request, pk, document_pk):
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@login_required
+def municipality_list(request):
+    search = request.GET.get("q", "").strip()[:100]
+    municipalities = overseen_municipalities(request.user).select_related("authority")
+    if search:
+        municipalities = municipalities.filter(
+            Q(number__startswith=search)
+            | Q(name__icontains=search)
+            | Q(official_name__icontains=search)
+        )
+    page = _page(request, municipalities.order_by("number"))
+    query = urlencode({"q": search}) if search else ""
+    context = {"page": page, "q": search, "query": query}
+    return render(request, "orders/municipality_list.html", context)
+
+
+@login_required
+def municipality_overview(request, number):
+    """The municipality's GP offices, GPs and orders: for its leaders and the authorities
+    that cover it."""
+    municipality = overseen_municipalities(request.user).filter(number=number).first()
+    if municipality is None:
+        audit.record(
+            request=request,
+            action="view_municipality",
+            target=f"municipality:{number}",
+            outcome="refused",
+        )
+        raise Http404
+    audit.record(request=request, action="view_municipality", target=municipality)
+    offices, without_office = register_of(municipality)
+    orders = selectors.orders_for_list(request.user).filter(municipality=municipality)
+    page = _page(request, orders)
+    for order in page.object_list:
+        order.stage = selectors.stage_of(order)
+    context = {
+        "municipality": municipality,
+        "offices": offices,
+        "without_office": without_office,
+        "page": page,
+        "may_appoint": may_appoint(request.user, Appointment.Role.LEADER, municipality),
+    }
+    return render(request, "orders/municipality_overview.html", context)
+
+
+@login_required
+def personnel_lookup(request):
+    """Type-ahead for the issue form: health personnel by HPR number or name (caseworkers)."""
+    if not access.may_issue(request.user):
+        raise Http404
+    term = request.GET.get("q", "").strip()[:100]
+    if len(term) < 2:
+        return JsonResponse({"results": []})
+    matches = HealthPersonnel.objects.select_related("municipality").filter(
+        Q(hpr_number__startswith=term) | Q(name__icontains=term)
+    )[:10]
+    audit.record(request=request, action="search_personnel", target=f"search:{len(matches)}")
+    results = [
+        {
+            "hpr": p.hpr_number,
+            "name": p.name,
+            "profession": p.get_profession_display(),
+            "municipality_number": p.municipality.number,
+            "municipality": p.municipality.name,
+        }
+        for p in matches
+    ]
+    return JsonResponse({"results": results})
 
 
 def permission_denied(request, exception=None):

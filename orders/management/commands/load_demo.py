@@ -1,5 +1,6 @@
-"""Load synthetic demo data: authorities, municipalities, one user per role and orders in every
-state, all created through the services so history and workflow are real. Safe to re-run."""
+"""Load synthetic demo data on top of the real reference data (authorities and municipalities): one
+user per role and orders in every state, all created through the services so history and workflow
+are real. Safe to re-run."""
 
 from datetime import timedelta
 
@@ -19,30 +20,27 @@ from municipalities.models import (
     Municipality,
     User,
 )
+from municipalities.services import authority_keys, load_reference_data
 from orders import services
 from orders.models import Review
 
 DEMO_PASSWORD = "demo-palegg-2026"
 
-# Helsetilsynet's organisation number is public (DOMAIN.md). The county governors' numbers here
-# are placeholders with a valid check digit until the register import (issue 3) loads the real ones.
+# The authorities and municipalities are the real reference data (municipalities/data/, loaded by
+# load_reference_data); the demo only looks them up. Demo key -> key in tilsynsmyndigheter.csv.
 AUTHORITIES = [
-    ("helsetilsynet", "Statens helsetilsyn", "helsetilsynet", "974761394"),
-    (
-        "sfoa",
-        "Statsforvalteren i Østfold, Buskerud, Oslo og Akershus",
-        "statsforvalter",
-        "900000008",
-    ),
-    ("vestland", "Statsforvalteren i Vestland", "statsforvalter", "900000016"),
-    ("trondelag", "Statsforvalteren i Trøndelag", "statsforvalter", "900000024"),
+    ("helsetilsynet", "helsetilsynet"),
+    ("sfoa", "ostfold-buskerud-oslo-og-akershus"),
+    ("vestland", "vestland"),
+    ("trondelag", "trondelag"),
 ]
+# Demo key -> kommunenummer.
 MUNICIPALITIES = [
-    ("oslo", "0301", "Oslo", "Oslo", "sfoa"),
-    ("baerum", "3201", "Bærum", "Akershus", "sfoa"),
-    ("bergen", "4601", "Bergen", "Vestland", "vestland"),
-    ("voss", "4621", "Voss", "Vestland", "vestland"),
-    ("trondheim", "5001", "Trondheim", "Trøndelag", "trondelag"),
+    ("oslo", "0301"),
+    ("baerum", "3201"),
+    ("bergen", "4601"),
+    ("voss", "4621"),
+    ("trondheim", "5001"),
 ]
 # A tiny valid PDF, so demo documents download and open.
 DEMO_PDF = (
@@ -55,6 +53,8 @@ class Command(BaseCommand):
     help = "Load synthetic demo data (idempotent) and print the demo logins."
 
     def handle(self, *args, **options):
+        # The real authorities and municipalities first, so load_demo also works on its own.
+        load_reference_data()
         if User.objects.filter(username="saksbehandler.sfoa").exists():
             self.stdout.write("Demo data already loaded; nothing added.")
         else:
@@ -78,17 +78,16 @@ class Command(BaseCommand):
         fake = Faker("no_NO")
         Faker.seed(2026)
         self.authorities, self.caseworkers = {}, {}
-        for key, name, kind, org in AUTHORITIES:
-            authority = Authority.objects.create(name=name, kind=kind, org_number=org)
+        org_numbers = authority_keys()
+        for key, reference_key in AUTHORITIES:
+            authority = Authority.objects.get(org_number=org_numbers[reference_key])
             user = self._user(f"saksbehandler.{key}", fake.first_name(), fake.last_name())
             assign_perm(ACT_FOR_AUTHORITY, user, authority)
             self.authorities[key], self.caseworkers[key] = authority, user
         self.municipalities, self.leaders, self.gps = {}, {}, {}
         hpr = 9100001
-        for key, number, name, county, authority in MUNICIPALITIES:
-            municipality = Municipality.objects.create(
-                number=number, name=name, county=county, authority=self.authorities[authority]
-            )
+        for key, number in MUNICIPALITIES:
+            municipality = Municipality.objects.get(number=number)
             leader = self._user(f"leder.{key}", fake.first_name(), fake.last_name())
             assign_perm(ACT_FOR_MUNICIPALITY, leader, municipality)
             self.municipalities[key], self.leaders[key] = municipality, leader

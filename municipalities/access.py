@@ -1,0 +1,114 @@
+"""Who may see and administer which organisation. orders.access builds on these filters for
+orders; the appointment pages and the municipality overview ask here directly.
+
+A user acts for an organisation by holding a guardian permission on its row, directly or
+through a group, kept in direct foreign-key tables.
+"""
+
+from django.db.models import Q, QuerySet
+
+from .models import (
+    ACT_FOR_AUTHORITY,
+    ACT_FOR_MUNICIPALITY,
+    ADMINISTER_AUTHORITY,
+    Appointment,
+    Authority,
+    AuthorityGroupObjectPermission,
+    AuthorityUserObjectPermission,
+    Municipality,
+    MunicipalityGroupObjectPermission,
+    MunicipalityUserObjectPermission,
+)
+
+ROLE_PERMISSIONS = {
+    Appointment.Role.CASEWORKER: ACT_FOR_AUTHORITY,
+    Appointment.Role.ADMINISTRATOR: ADMINISTER_AUTHORITY,
+    Appointment.Role.LEADER: ACT_FOR_MUNICIPALITY,
+}
+
+
+def codename(perm: str) -> str:
+    return perm.split(".", 1)[1]
+
+
+def granted_q(user, perm, prefix: str) -> Q:
+    """Filter on ``prefix`` (a path to an Authority or Municipality) for rows the user holds
+    ``perm`` on, directly or through a group."""
+    if perm == ACT_FOR_MUNICIPALITY:
+        user_table, group_table = (
+            MunicipalityUserObjectPermission,
+            MunicipalityGroupObjectPermission,
+        )
+    else:
+        user_table, group_table = AuthorityUserObjectPermission, AuthorityGroupObjectPermission
+    name = codename(perm)
+    direct = user_table.objects.filter(user=user, permission__codename=name)
+    via_group = group_table.objects.filter(group__user=user, permission__codename=name)
+    return Q(**{f"{prefix}__in": direct.values("content_object_id")}) | Q(
+        **{f"{prefix}__in": via_group.values("content_object_id")}
+    )
+
+
+def _authorities(user, perm) -> QuerySet[Authority]:
+    if not user.is_authenticated or not user.is_active:
+        return Authority.objects.none()
+    return Authority.objects.filter(granted_q(user, perm, "pk"))
+
+
+def caseworker_authorities(user) -> QuerySet[Authority]:
+    return _authorities(user, ACT_FOR_AUTHORITY)
+
+
+def administered_authorities(user) -> QuerySet[Authority]:
+    return _authorities(user, ADMINISTER_AUTHORITY)
+
+
+def member_authorities(user) -> QuerySet[Authority]:
+    """Authorities the user works for, as caseworker or administrator."""
+    if not user.is_authenticated or not user.is_active:
+        return Authority.objects.none()
+    return Authority.objects.filter(
+        granted_q(user, ACT_FOR_AUTHORITY, "pk") | granted_q(user, ADMINISTER_AUTHORITY, "pk")
+    )
+
+
+def led_municipalities(user) -> QuerySet[Municipality]:
+    if not user.is_authenticated or not user.is_active:
+        return Municipality.objects.none()
+    return Municipality.objects.filter(granted_q(user, ACT_FOR_MUNICIPALITY, "pk"))
+
+
+def _covered_q(authorities, prefix="") -> Q:
+    """Municipalities covered by ``authorities``: a statsforvalter its own; Helsetilsynet all."""
+    if authorities.filter(kind=Authority.Kind.HELSETILSYNET).exists():
+        return Q()
+    return Q(**{f"{prefix}authority__in": authorities})
+
+
+def overseen_municipalities(user) -> QuerySet[Municipality]:
+    """Municipalities whose overview the user may see: those they lead, and those covered by
+    an authority they work for (Helsetilsynet: all)."""
+    if not user.is_authenticated or not user.is_active:
+        return Municipality.objects.none()
+    members = member_authorities(user)
+    by_authority = _covered_q(members) if members.exists() else Q(pk__in=[])
+    return Municipality.objects.filter(
+        granted_q(user, ACT_FOR_MUNICIPALITY, "pk") | by_authority
+    ).distinct()
+
+
+def may_view_authority(user, authority) -> bool:
+    return member_authorities(user).filter(pk=authority.pk).exists()
+
+
+def may_appoint(user, role, organisation) -> bool:
+    """An administrator appoints within their own authority and, for municipal leaders, in the
+    municipalities it covers — never wider than their own grant."""
+    administered = administered_authorities(user)
+    if role == Appointment.Role.LEADER:
+        if not isinstance(organisation, Municipality) or not organisation.is_current:
+            return False
+        return administered.filter(
+            Q(kind=Authority.Kind.HELSETILSYNET) | Q(pk=organisation.authority_id)
+        ).exists()
+    return isinstance(organisation, Authority) and administered.filter(pk=organisation.pk).exists()

@@ -1,0 +1,75 @@
+"""Appointing and removing the people who act for an organisation (the writes behind the
+appointment pages). Each grant is a guardian permission plus an Appointment row with the
+reason, both in one transaction, so access and its account never disagree."""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from guardian.shortcuts import assign_perm, remove_perm
+
+import audit
+
+from .access import ROLE_PERMISSIONS, may_appoint
+from .models import Appointment, Authority, Municipality
+
+
+def _organisation_fields(role, organisation):
+    if role == Appointment.Role.LEADER:
+        if not isinstance(organisation, Municipality):
+            raise ValidationError(_("A municipal leader is appointed for a municipality."))
+        return {"municipality": organisation}
+    if not isinstance(organisation, Authority):
+        raise ValidationError(_("Caseworkers and administrators are appointed for an authority."))
+    return {"authority": organisation}
+
+
+def appoint(*, acting_user, user, role, organisation, reason, system=False) -> Appointment:
+    """Grant ``user`` the ``role`` for ``organisation``.
+
+    ``system=True`` is for bootstrapping from a management command, where no administrator
+    exists yet; the web pages never pass it.
+    """
+    if not reason.strip():
+        raise ValidationError({"reason": _("Give a reason for the appointment.")})
+    if not system and not may_appoint(acting_user, role, organisation):
+        raise PermissionDenied
+    fields = _organisation_fields(role, organisation)
+    with audit.acting_as(acting_user), transaction.atomic():
+        if Appointment.objects.filter(
+            user=user, role=role, ended_at__isnull=True, **fields
+        ).exists():
+            raise ValidationError(_("%(user)s already has this role here.") % {"user": user})
+        appointment = Appointment.objects.create(
+            user=user, role=role, reason=reason, appointed_by=acting_user, **fields
+        )
+        assign_perm(ROLE_PERMISSIONS[role], user, organisation)
+    return appointment
+
+
+def end_appointment(*, acting_user, appointment, reason) -> Appointment:
+    """Remove the grant at once; the appointment row stays, marked ended, with the reason."""
+    if not reason.strip():
+        raise ValidationError({"reason": _("Give a reason for ending the appointment.")})
+    with audit.acting_as(acting_user), transaction.atomic():
+        appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+        if appointment.ended_at is not None:
+            raise ValidationError(_("This appointment has already ended."))
+        if not may_appoint(acting_user, appointment.role, appointment.organisation):
+            raise PermissionDenied
+        appointment.ended_at = timezone.now()
+        appointment.ended_by = acting_user
+        appointment.end_reason = reason
+        appointment.save()
+        still_held = Appointment.objects.filter(
+            user=appointment.user,
+            role=appointment.role,
+            authority=appointment.authority,
+            municipality=appointment.municipality,
+            ended_at__isnull=True,
+        ).exists()
+        if not still_held:
+            remove_perm(
+                ROLE_PERMISSIONS[appointment.role], appointment.user, appointment.organisation
+            )
+    return appointment

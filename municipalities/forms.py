@@ -1,0 +1,57 @@
+"""Forms for appointing the people who act for an organisation."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import Appointment, User
+
+
+class AppointForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role"), widget=forms.RadioSelect)
+    username = forms.RegexField(
+        regex=r"^[\w.@+-]+$",
+        max_length=150,
+        label=_("User name"),
+        help_text=_("An existing user, or a new one: then fill in name and e-mail below."),
+    )
+    first_name = forms.CharField(label=_("First name"), required=False, max_length=150)
+    last_name = forms.CharField(label=_("Last name"), required=False, max_length=150)
+    email = forms.EmailField(label=_("E-mail"), required=False)
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, roles, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = [(r, Appointment.Role(r).label) for r in roles]
+        if len(roles) == 1:
+            self.fields["role"].initial = roles[0]
+
+    def clean(self):
+        data = super().clean()
+        username = data.get("username")
+        if not username:
+            return data
+        data["user"] = User.objects.filter(username=username).first()
+        if data["user"] is None:
+            for name in ("first_name", "last_name", "email"):
+                if not data.get(name):
+                    self.add_error(name, _("Required for a new user."))
+        return data
+
+    def person(self):
+        """The existing user, or a new one without a password (login goes via ID-porten)."""
+        data = self.cleaned_data
+        if data["user"] is not None:
+            return data["user"]
+        user = User(
+            username=data["username"],
+            first_name=data["first_name"],
+            last_name=data["last_name"],
+            email=data["email"],
+        )
+        user.set_unusable_password()
+        user.save()
+        return user
+
+
+class EndAppointmentForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}))

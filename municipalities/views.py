@@ -1,0 +1,128 @@
+"""Organisation pages: an authority's people, a municipality's leaders, and the forms that
+appoint and remove them."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_http_methods
+
+from . import access, appointments, selectors
+from .forms import AppointForm, EndAppointmentForm
+from .models import Appointment, Authority, Municipality
+
+AUTHORITY_ROLES = [Appointment.Role.CASEWORKER, Appointment.Role.ADMINISTRATOR]
+
+
+def _authority_for(user, pk) -> Authority:
+    authority = access.member_authorities(user).filter(pk=pk).first()
+    if authority is None:
+        raise Http404
+    return authority
+
+
+def _municipality_for(user, number) -> Municipality:
+    municipality = access.overseen_municipalities(user).filter(number=number).first()
+    if municipality is None:
+        raise Http404
+    return municipality
+
+
+def _organisation_context(request, organisation, roles):
+    return {
+        "organisation": organisation,
+        "appointments": list(selectors.appointments_of(organisation)),
+        "history": list(selectors.appointment_history_of(organisation)[:200]),
+        "may_appoint": any(access.may_appoint(request.user, r, organisation) for r in roles),
+    }
+
+
+@login_required
+def authority_detail(request, pk):
+    authority = _authority_for(request.user, pk)
+    context = _organisation_context(request, authority, AUTHORITY_ROLES)
+    context["covered"] = authority.municipalities.filter(valid_to__isnull=True).count()
+    return render(request, "municipalities/authority_detail.html", context)
+
+
+@login_required
+def municipality_leaders(request, number):
+    municipality = _municipality_for(request.user, number)
+    context = _organisation_context(request, municipality, [Appointment.Role.LEADER])
+    return render(request, "municipalities/municipality_leaders.html", context)
+
+
+def _appoint(request, organisation, roles, back):
+    roles = [r for r in roles if access.may_appoint(request.user, r, organisation)]
+    if not roles:
+        raise PermissionDenied
+    form = AppointForm(request.POST or None, roles=roles)
+    if request.method == "POST" and form.is_valid():
+        try:
+            appointments.appoint(
+                acting_user=request.user,
+                user=form.person(),
+                role=form.cleaned_data["role"],
+                organisation=organisation,
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error.messages)
+        else:
+            messages.success(request, _("The appointment is registered and takes effect now."))
+            return back
+    return render(
+        request, "municipalities/appoint.html", {"organisation": organisation, "form": form}
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def appoint_to_authority(request, pk):
+    authority = _authority_for(request.user, pk)
+    back = redirect("municipalities:authority_detail", pk=authority.pk)
+    return _appoint(request, authority, AUTHORITY_ROLES, back)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def appoint_leader(request, number):
+    municipality = get_object_or_404(Municipality, number=number)
+    if not access.may_appoint(request.user, Appointment.Role.LEADER, municipality):
+        raise Http404
+    back = redirect("municipalities:municipality_leaders", number=municipality.number)
+    return _appoint(request, municipality, [Appointment.Role.LEADER], back)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def end_appointment(request, pk):
+    appointment = get_object_or_404(
+        Appointment.objects.select_related("user", "authority", "municipality"),
+        pk=pk,
+        ended_at__isnull=True,
+    )
+    if not access.may_appoint(request.user, appointment.role, appointment.organisation):
+        raise Http404
+    form = EndAppointmentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            appointments.end_appointment(
+                acting_user=request.user,
+                appointment=appointment,
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error.messages)
+        else:
+            messages.success(request, _("The appointment has ended; the access is removed."))
+            if appointment.authority_id:
+                return redirect("municipalities:authority_detail", pk=appointment.authority_id)
+            return redirect(
+                "municipalities:municipality_leaders", number=appointment.municipality.number
+            )
+    return render(
+        request, "municipalities/end_appointment.html", {"appointment": appointment, "form": form}
+    )
