@@ -11,7 +11,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 import audit
 
 from .access import ROLE_PERMISSIONS, may_appoint
-from .models import Appointment, Authority, Municipality
+from .models import Appointment, Authority, HealthPersonnel, Municipality
 
 
 def _organisation_fields(role, organisation):
@@ -73,3 +73,29 @@ def end_appointment(*, acting_user, appointment, reason) -> Appointment:
                 ROLE_PERMISSIONS[appointment.role], appointment.user, appointment.organisation
             )
     return appointment
+
+
+def link_login(*, acting_user, user, hpr_number) -> HealthPersonnel:
+    """Link a login to the health personnel record with this HPR number, so the person sees
+    the orders about themself. With HelseID the HPR number arrives in the login token; until
+    then an administrator links it (manage.py link_gp_login)."""
+
+    with audit.acting_as(acting_user), transaction.atomic():
+        try:
+            personnel = HealthPersonnel.objects.select_for_update().get(hpr_number=hpr_number)
+        except HealthPersonnel.DoesNotExist:
+            raise ValidationError(
+                _("No health personnel with HPR number %(hpr)s is registered.")
+                % {"hpr": hpr_number}
+            ) from None
+        if personnel.user_id == user.pk:
+            return personnel
+        if personnel.user_id is not None:
+            raise ValidationError(
+                _("HPR number %(hpr)s is already linked to another login.") % {"hpr": hpr_number}
+            )
+        if HealthPersonnel.objects.filter(user=user).exists():
+            raise ValidationError(_("This login is already linked to another HPR number."))
+        personnel.user = user
+        personnel.save()
+    return personnel
