@@ -17,6 +17,7 @@ install: $(STAMP)
 
 run: install
 	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py load_reference_data
 	$(BIN)/python manage.py load_demo
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 

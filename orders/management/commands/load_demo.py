@@ -9,12 +9,11 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 from faker import Faker
-from guardian.shortcuts import assign_perm
 
 from courses.models import Course, Measure
+from municipalities.appointments import appoint
 from municipalities.models import (
-    ACT_FOR_AUTHORITY,
-    ACT_FOR_MUNICIPALITY,
+    Appointment,
     Authority,
     HealthPersonnel,
     Municipality,
@@ -77,19 +76,40 @@ class Command(BaseCommand):
         # Faker names its Norwegian (bokmål) locale no_NO; there is no nb_NO.
         fake = Faker("no_NO")
         Faker.seed(2026)
-        self.authorities, self.caseworkers = {}, {}
+        self.authorities, self.caseworkers, admins = {}, {}, {}
         org_numbers = authority_keys()
         for key, reference_key in AUTHORITIES:
             authority = Authority.objects.get(org_number=org_numbers[reference_key])
+            admins[authority.pk] = self._user(f"admin.{key}", fake.first_name(), fake.last_name())
+            appoint(
+                acting_user=None,
+                user=admins[authority.pk],
+                role=Appointment.Role.ADMINISTRATOR,
+                organisation=authority,
+                reason="Demo: første administrator.",
+                system=True,
+            )
             user = self._user(f"saksbehandler.{key}", fake.first_name(), fake.last_name())
-            assign_perm(ACT_FOR_AUTHORITY, user, authority)
+            appoint(
+                acting_user=admins[authority.pk],
+                user=user,
+                role=Appointment.Role.CASEWORKER,
+                organisation=authority,
+                reason="Demo: saksbehandler for faglige pålegg.",
+            )
             self.authorities[key], self.caseworkers[key] = authority, user
         self.municipalities, self.leaders, self.gps = {}, {}, {}
         hpr = 9100001
         for key, number in MUNICIPALITIES:
             municipality = Municipality.objects.get(number=number)
             leader = self._user(f"leder.{key}", fake.first_name(), fake.last_name())
-            assign_perm(ACT_FOR_MUNICIPALITY, leader, municipality)
+            appoint(
+                acting_user=admins[municipality.authority_id],
+                user=leader,
+                role=Appointment.Role.LEADER,
+                organisation=municipality,
+                reason="Demo: kommuneoverlege.",
+            )
             self.municipalities[key], self.leaders[key] = municipality, leader
             gps = []
             for i in range(2):
@@ -258,9 +278,17 @@ class Command(BaseCommand):
                 "Saksbehandler, Statsforvalteren i Østfold, Buskerud, Oslo og Akershus",
                 "saksbehandler.sfoa",
             ),
-            ("Saksbehandler, Statsforvalteren i Vestland", "saksbehandler.vestland"),
+            ("Saksbehandler, Statsforvaltaren i Vestland", "saksbehandler.vestland"),
             ("Saksbehandler, Statsforvalteren i Trøndelag", "saksbehandler.trondelag"),
             ("Saksbehandler, Statens helsetilsyn", "saksbehandler.helsetilsynet"),
+            (
+                "Administrator (utnevner saksbehandlere og kommuneledere), samme statsforvalter",
+                "admin.sfoa",
+            ),
+            (
+                "Administratorer for de andre myndighetene",
+                "admin.vestland, admin.trondelag, admin.helsetilsynet",
+            ),
             ("Kommuneoverlege, Oslo kommune", "leder.oslo"),
             (
                 "Kommuneoverlege, Bærum / Bergen / Voss / Trondheim",
