@@ -31,5 +31,12 @@ messages: install
 lint: install
 	$(BIN)/ruff check .
 
+# Times the GP register import (10,000 synthetic GPs). Uses a throwaway SQLite database, or the
+# database in DATABASE_URL (e.g. a scratch PostgreSQL database) when that is set.
+bench: install
+	@export PALEGG_VAR_DIR="$$(mktemp -d)"; trap 'rm -rf "$$PALEGG_VAR_DIR"' EXIT; \
+	$(BIN)/python manage.py migrate --no-input --verbosity 0 && \
+	$(BIN)/python bench/import_gp_register.py
+
 clean:
 	rm -rf $(VENV) var .pytest_cache

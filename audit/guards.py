@@ -33,7 +33,13 @@ class HistoryPreservingMixin:
             f"{self.model.__name__}: save or delete rows one by one so history records it."
         )
 
-    update = delete = _refuse
+    delete = _refuse
+
+    def update(self, *args, **kwargs):
+        # bulk_update goes through update(); both are allowed only when history is written.
+        if not _explicit.get():
+            self._refuse()
+        return super().update(*args, **kwargs)
 
     def bulk_create(self, *args, **kwargs):
         if not _explicit.get():

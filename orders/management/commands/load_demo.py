@@ -3,7 +3,9 @@ user per role and orders in every state, all created through the services so his
 are real. Safe to re-run."""
 
 from datetime import timedelta
+from pathlib import Path
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -12,6 +14,7 @@ from faker import Faker
 
 from courses.models import Course, Measure
 from municipalities.appointments import appoint
+from municipalities.gp_register import import_gp_register
 from municipalities.models import (
     Appointment,
     Authority,
@@ -132,6 +135,12 @@ class Command(BaseCommand):
             )
             hpr += 1
         self._orders(fake)
+        # GP offices and list data for the municipality overviews, from the shipped example
+        # extract, through the same import a municipality would use.
+        import_gp_register(
+            Path(settings.BASE_DIR) / "municipalities/data/fastlegeregister-eksempel.csv",
+            acting_user=admins[self.authorities["sfoa"].pk],
+        )
 
     def _issue(self, number, authority, municipality, gp_index=0, days_ago=60):
         today = timezone.localdate()
