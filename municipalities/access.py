@@ -5,7 +5,7 @@ A user acts for an organisation by holding a guardian permission on its row, dir
 through a group, kept in direct foreign-key tables.
 """
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, Q, QuerySet
 
 from .models import (
     ACT_FOR_AUTHORITY,
@@ -80,9 +80,9 @@ def led_municipalities(user) -> QuerySet[Municipality]:
 
 def _covered_q(authorities, prefix="") -> Q:
     """Municipalities covered by ``authorities``: a statsforvalter its own; Helsetilsynet all."""
-    if authorities.filter(kind=Authority.Kind.HELSETILSYNET).exists():
-        return Q()
-    return Q(**{f"{prefix}authority__in": authorities})
+    national = Exists(authorities.filter(kind=Authority.Kind.HELSETILSYNET))
+    # An empty Q() would mean "all" alone but vanishes inside an OR; Exists keeps its meaning.
+    return Q(**{f"{prefix}authority__in": authorities.values("pk")}) | Q(national)
 
 
 def overseen_municipalities(user) -> QuerySet[Municipality]:
@@ -90,15 +90,26 @@ def overseen_municipalities(user) -> QuerySet[Municipality]:
     an authority they work for (Helsetilsynet: all)."""
     if not user.is_authenticated or not user.is_active:
         return Municipality.objects.none()
-    members = member_authorities(user)
-    by_authority = _covered_q(members) if members.exists() else Q(pk__in=[])
     return Municipality.objects.filter(
-        granted_q(user, ACT_FOR_MUNICIPALITY, "pk") | by_authority
-    ).distinct()
+        granted_q(user, ACT_FOR_MUNICIPALITY, "pk") | _covered_q(member_authorities(user))
+    )
 
 
 def may_view_authority(user, authority) -> bool:
     return member_authorities(user).filter(pk=authority.pk).exists()
+
+
+def may_end_appointment(user, appointment) -> bool:
+    """The same people who may appoint to the organisation, also after a municipality has
+    ceased (its leaders must still be removable)."""
+    organisation = appointment.organisation
+    if appointment.role == Appointment.Role.LEADER:
+        return (
+            administered_authorities(user)
+            .filter(Q(kind=Authority.Kind.HELSETILSYNET) | Q(pk=organisation.authority_id))
+            .exists()
+        )
+    return administered_authorities(user).filter(pk=organisation.pk).exists()
 
 
 def may_appoint(user, role, organisation) -> bool:

@@ -10,7 +10,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 
 import audit
 
-from .access import ROLE_PERMISSIONS, may_appoint
+from .access import ROLE_PERMISSIONS, may_appoint, may_end_appointment
 from .models import Appointment, Authority, HealthPersonnel, Municipality
 
 
@@ -55,7 +55,7 @@ def end_appointment(*, acting_user, appointment, reason) -> Appointment:
         appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
         if appointment.ended_at is not None:
             raise ValidationError(_("This appointment has already ended."))
-        if not may_appoint(acting_user, appointment.role, appointment.organisation):
+        if not may_end_appointment(acting_user, appointment):
             raise PermissionDenied
         appointment.ended_at = timezone.now()
         appointment.ended_by = acting_user

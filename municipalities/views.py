@@ -4,6 +4,7 @@ appoint and remove them."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
@@ -30,12 +31,22 @@ def _municipality_for(user, number) -> Municipality:
     return municipality
 
 
+def _field(organisation):
+    if isinstance(organisation, Authority):
+        return {"authority": organisation}
+    return {"municipality": organisation}
+
+
 def _organisation_context(request, organisation, roles):
     return {
         "organisation": organisation,
         "appointments": list(selectors.appointments_of(organisation)),
         "history": list(selectors.appointment_history_of(organisation)[:200]),
         "may_appoint": any(access.may_appoint(request.user, r, organisation) for r in roles),
+        "may_end": any(
+            access.may_end_appointment(request.user, Appointment(role=r, **_field(organisation)))
+            for r in roles
+        ),
     }
 
 
@@ -61,13 +72,14 @@ def _appoint(request, organisation, roles, back):
     form = AppointForm(request.POST or None, roles=roles)
     if request.method == "POST" and form.is_valid():
         try:
-            appointments.appoint(
-                acting_user=request.user,
-                user=form.person(),
-                role=form.cleaned_data["role"],
-                organisation=organisation,
-                reason=form.cleaned_data["reason"],
-            )
+            with transaction.atomic():  # a new login is kept only with its appointment
+                appointments.appoint(
+                    acting_user=request.user,
+                    user=form.person(),
+                    role=form.cleaned_data["role"],
+                    organisation=organisation,
+                    reason=form.cleaned_data["reason"],
+                )
         except ValidationError as error:
             form.add_error(None, error.messages)
         else:
@@ -104,7 +116,7 @@ def end_appointment(request, pk):
         pk=pk,
         ended_at__isnull=True,
     )
-    if not access.may_appoint(request.user, appointment.role, appointment.organisation):
+    if not access.may_end_appointment(request.user, appointment):
         raise Http404
     form = EndAppointmentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

@@ -133,3 +133,43 @@ def caseworker_via_group(authority, *, group_name=None, **kwargs):
     user = UserFactory(**kwargs)
     user.groups.add(group)
     return user
+
+
+def administrator_for(authority, **kwargs):
+    """A user who may appoint caseworkers and municipal leaders for ``authority`` (a direct
+    grant, as the bootstrap command gives the first administrator; no Appointment row)."""
+    from municipalities.models import ADMINISTER_AUTHORITY
+
+    user = UserFactory(**kwargs)
+    assign_perm(ADMINISTER_AUTHORITY, user, authority)
+    return user
+
+
+def helsetilsynet(**kwargs):
+    """Statens helsetilsyn: the national authority, covering every municipality."""
+    kwargs.setdefault("name", "Statens helsetilsyn")
+    return AuthorityFactory(kind=Authority.Kind.HELSETILSYNET, **kwargs)
+
+
+class GPOfficeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "municipalities.GPOffice"
+
+    name = factory.Sequence(lambda n: f"Testbyen legesenter {n}")
+    org_number = factory.Sequence(lambda n: valid_org_number(50_000 + n))
+    address = factory.Sequence(lambda n: f"Legegata {n}")
+    postal_code = "5003"
+    postal_town = "Bergen"
+    municipality = factory.SubFactory(MunicipalityFactory)
+
+
+def gp(office, *, list_size=1200, list_open=True, **kwargs):
+    """A GP (fastlege) at ``office``, practising in its municipality, without a login."""
+    kwargs.setdefault("user", None)
+    return HealthPersonnelFactory(
+        municipality=office.municipality,
+        gp_office=office,
+        list_size=list_size,
+        list_open=list_open,
+        **kwargs,
+    )
