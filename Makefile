@@ -25,7 +25,7 @@ test: install
 	$(BIN)/python -m pytest
 
 messages: install
-	$(BIN)/python manage.py makemessages --locale nb --ignore '.venv/*' --no-obsolete
+	$(BIN)/python manage.py makemessages --locale nb --ignore '.venv/*' --ignore 'bench/*' --no-obsolete
 	$(BIN)/python manage.py compilemessages --locale nb --ignore '.venv/*'
 
 lint: install
