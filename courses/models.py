@@ -5,9 +5,11 @@ Orders are referred to by the string "orders.Order" so this app never imports or
 """
 
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from audit.actor import history_records
@@ -22,10 +24,32 @@ class Course(models.Model):
         NOKLUS = "noklus", "NOKLUS"
         OTHER = "other", _("Other")
 
+    class Format(models.TextChoices):
+        QUALITY_PACKAGE = "kvalitetspakke", _("Quality package (three peer-group meetings)")
+        ELEARNING = "elaering", _("E-learning")
+        SEMINAR = "seminar", _("Seminar")
+        OTHER = "other", _("Other")
+
     title = models.CharField(_("title"), max_length=200)
     provider = models.CharField(_("provider"), max_length=20, choices=Provider.choices)
+    format = models.CharField(
+        _("format"), max_length=20, choices=Format.choices, default=Format.OTHER
+    )
+    theme = models.CharField(_("theme"), max_length=200, blank=True)
     description = models.TextField(_("description"), blank=True)
-    active = models.BooleanField(_("active"), default=True)
+    expected_duration = models.CharField(
+        _("expected duration"),
+        max_length=100,
+        blank=True,
+        help_text=_("E.g. 7–8 months, counted as an 18-hour course."),
+    )
+    active = models.BooleanField(
+        _("active"),
+        default=True,
+        help_text=_(
+            "An inactive course cannot be chosen for new plans; orders that use it keep it."
+        ),
+    )
     objects = HistoryPreservingQuerySet.as_manager()
     history = history_records()
 
@@ -40,6 +64,11 @@ class Course(models.Model):
     def __str__(self):
         return f"{self.get_provider_display()}: {self.title}"
 
+    @property
+    def meeting_count(self):
+        """SKIL's kvalitetspakke is three kollegagruppemøter; other formats have no meetings."""
+        return 3 if self.format == self.Format.QUALITY_PACKAGE else 0
+
 
 class Measure(models.Model):
     """Tiltak: a course or a supervision arrangement planned for one order."""
@@ -51,6 +80,10 @@ class Measure(models.Model):
     class Status(models.TextChoices):
         PLANNED = "planned", _("Planned")
         COMPLETED = "completed", _("Carried out")
+        NOT_COMPLETED = "not_completed", _("Not carried out (reason given)")
+
+    # SKIL: each doctor accepts the course terms within 14 days of enrolment.
+    TERMS_DAYS = 14
 
     order = models.ForeignKey(
         "orders.Order", verbose_name=_("order"), on_delete=models.PROTECT, related_name="measures"
@@ -60,11 +93,32 @@ class Measure(models.Model):
         Course, verbose_name=_("course"), on_delete=models.PROTECT, null=True, blank=True
     )
     supervisor_name = models.CharField(_("supervisor"), max_length=200, blank=True)
+    supervisor = models.ForeignKey(
+        "municipalities.HealthPersonnel",
+        verbose_name=_("supervisor"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="supervisions",
+    )
     description = models.TextField(_("description"), blank=True)
     planned_completion = models.DateField(_("planned completion"))
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.PLANNED
     )
+    incomplete_reason = models.TextField(_("why it was not carried out"), blank=True)
+    # Course enrolment
+    enrolled_on = models.DateField(_("enrolled"), null=True, blank=True)
+    group_name = models.CharField(_("group"), max_length=200, blank=True)
+    group_leader = models.CharField(_("group leader"), max_length=200, blank=True)
+    terms_accepted_at = models.DateTimeField(_("course terms accepted"), null=True, blank=True)
+    completed_on = models.DateField(_("completed"), null=True, blank=True)
+    # Supervision arrangement
+    agreed_sessions = models.PositiveSmallIntegerField(_("agreed sessions"), null=True, blank=True)
+    period_start = models.DateField(_("period from"), null=True, blank=True)
+    period_end = models.DateField(_("period to"), null=True, blank=True)
+    final_report = models.TextField(_("supervisor's final report"), blank=True)
+    report_submitted_at = models.DateTimeField(_("report submitted"), null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -91,6 +145,107 @@ class Measure(models.Model):
             return str(self.course)
         return _("Supervision by %(name)s") % {"name": self.supervisor_name}
 
+    @property
+    def is_course(self):
+        return self.kind == self.Kind.COURSE
+
+    @property
+    def terms_deadline(self):
+        if self.enrolled_on is None:
+            return None
+        return self.enrolled_on + timedelta(days=self.TERMS_DAYS)
+
+    def terms_overdue(self, today=None):
+        """Terms not accepted within 14 days of enrolment (what follows is the deadlines issue)."""
+        deadline = self.terms_deadline
+        today = today or timezone.localdate()
+        return deadline is not None and self.terms_accepted_at is None and today > deadline
+
+    def progress(self, meetings=None, sessions=None):
+        """(done, required) for the measure; ``meetings``/``sessions`` may be prefetched lists."""
+        if self.is_course:
+            count = self.course.meeting_count
+            if count:
+                meetings = self.meetings.all() if meetings is None else meetings
+                return sum(
+                    m.attendance == CourseMeeting.Attendance.ATTENDED for m in meetings
+                ), count
+            return int(self.completed_on is not None), 1
+        sessions = self.sessions.all() if sessions is None else sessions
+        held = sum(s.status == SupervisionSession.Status.HELD for s in sessions)
+        return held, self.agreed_sessions or 0
+
+    @property
+    def is_complete(self):
+        """Its requirements are met: terms accepted and every meeting attended (or the course
+        completed); for supervision, the agreed sessions held and the final report given."""
+        done, required = self.progress()
+        if self.is_course:
+            return self.terms_accepted_at is not None and required > 0 and done >= required
+        return required > 0 and done >= required and self.report_submitted_at is not None
+
+
+class CourseMeeting(models.Model):
+    """Kollegagruppemøte in a kvalitetspakke, and whether the GP attended."""
+
+    class Attendance(models.TextChoices):
+        UNKNOWN = "unknown", _("Not recorded")
+        ATTENDED = "attended", _("Attended")
+        ABSENT = "absent", _("Absent")
+
+    measure = models.ForeignKey(Measure, on_delete=models.PROTECT, related_name="meetings")
+    number = models.PositiveSmallIntegerField(_("meeting"))
+    date = models.DateField(_("date"))
+    attendance = models.CharField(
+        _("attendance"), max_length=10, choices=Attendance.choices, default=Attendance.UNKNOWN
+    )
+    absence_reason = models.TextField(_("reason for absence"), blank=True)
+    objects = HistoryPreservingQuerySet.as_manager()
+    history = history_records()
+
+    class Meta:
+        ordering = ["number"]
+        verbose_name = _("meeting")
+        verbose_name_plural = _("meetings")
+        constraints = [
+            models.UniqueConstraint(fields=["measure", "number"], name="meeting_unique_number"),
+            models.CheckConstraint(
+                condition=~models.Q(attendance="absent", absence_reason=""),
+                name="meeting_absence_has_reason",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.measure_id} #{self.number} {self.date}"
+
+
+class SupervisionSession(models.Model):
+    """One supervision session (veiledningstime) as logged by the supervisor."""
+
+    class Status(models.TextChoices):
+        HELD = "held", _("Held")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    measure = models.ForeignKey(Measure, on_delete=models.PROTECT, related_name="sessions")
+    date = models.DateField(_("date"))
+    duration_minutes = models.PositiveSmallIntegerField(_("duration (minutes)"))
+    topic = models.CharField(_("topic"), max_length=300)
+    status = models.CharField(_("held or cancelled"), max_length=10, choices=Status.choices)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+    objects = HistoryPreservingQuerySet.as_manager()
+    history = history_records()
+
+    class Meta:
+        ordering = ["date", "pk"]
+        verbose_name = _("supervision session")
+        verbose_name_plural = _("supervision sessions")
+
+    def __str__(self):
+        return f"{self.measure_id} {self.date} {self.status}"
+
 
 def _evidence_path(instance, filename):
     # The stored name is random: the original name is user input and stays in the database only.
@@ -108,6 +263,22 @@ class EvidenceDocument(models.Model):
 
     order = models.ForeignKey(
         "orders.Order", verbose_name=_("order"), on_delete=models.PROTECT, related_name="documents"
+    )
+    measure = models.ForeignKey(
+        Measure,
+        verbose_name=_("measure"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="documents",
+    )
+    supersedes = models.OneToOneField(
+        "self",
+        verbose_name=_("replaces"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="superseded_by",
     )
     kind = models.CharField(_("kind of document"), max_length=20, choices=Kind.choices)
     file = models.FileField(_("file"), upload_to=_evidence_path, max_length=200)

@@ -1,19 +1,31 @@
-"""Writes on measures and evidence. Callers hold the order's lock and have checked access."""
+"""Writes on measures and evidence. Callers (orders.services) hold the order's lock where the
+workflow is involved and have asked orders.access who may act; these functions keep each
+measure's own rules."""
 
 import os
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from .models import EvidenceDocument, Measure
+import audit
+
+from .models import Course, CourseMeeting, EvidenceDocument, Measure, SupervisionSession
 from .validators import evidence_content_type
 
 
 @transaction.atomic
 def add_measures(*, order, measures, acting_user) -> list[Measure]:
-    """Create the measures planned for ``order``: dicts with kind, course or supervisor_name,
-    description and planned_completion."""
+    """Create the measures planned for ``order``: dicts with kind, course or supervisor (a
+    HealthPersonnel), description and planned_completion, and optionally the supervision's
+    agreed_sessions, period_start and period_end."""
     created = []
     for spec in measures:
+        spec = dict(spec)
+        supervisor = spec.get("supervisor")
+        if supervisor is not None:
+            spec["supervisor_name"] = supervisor.name
         measure = Measure(order=order, created_by=acting_user, **spec)
         measure.full_clean()
         measure.save()
@@ -21,28 +33,202 @@ def add_measures(*, order, measures, acting_user) -> list[Measure]:
     return created
 
 
+def _require_open(measure):
+    if measure.status != Measure.Status.PLANNED:
+        raise ValidationError(_("This measure is closed; its record can no longer change."))
+
+
 @transaction.atomic
-def store_evidence(*, order, uploaded_file, kind, acting_user) -> EvidenceDocument:
-    """Keep an uploaded file as evidence on ``order``; never replaces an existing document."""
+def enrol(*, measure, acting_user, enrolled_on, group_name="", group_leader="", meeting_dates=()):
+    """Record the GP's enrolment in the course; a kvalitetspakke needs its three meeting dates.
+    Meeting dates may be corrected until attendance has been recorded."""
+    _require_open(measure)
+    if not measure.is_course:
+        raise ValidationError(_("Only a course has an enrolment."))
+    count = measure.course.meeting_count
+    if count:
+        if len(meeting_dates) != count or not all(meeting_dates):
+            raise ValidationError(
+                {"meeting_dates": _("Give the dates of all %(n)s meetings.") % {"n": count}}
+            )
+        if not group_name.strip() or not group_leader.strip():
+            raise ValidationError(_("Name the group and its group leader."))
+        if list(meeting_dates) != sorted(meeting_dates):
+            raise ValidationError({"meeting_dates": _("The meetings must be in date order.")})
+    with audit.acting_as(acting_user):
+        measure.enrolled_on = enrolled_on
+        measure.group_name, measure.group_leader = group_name.strip(), group_leader.strip()
+        measure.save()
+        existing = {m.number: m for m in measure.meetings.all()}
+        for number, date in enumerate(meeting_dates, start=1):
+            meeting = existing.get(number)
+            if meeting is None:
+                CourseMeeting.objects.create(measure=measure, number=number, date=date)
+            elif meeting.date != date:
+                if meeting.attendance != CourseMeeting.Attendance.UNKNOWN:
+                    raise ValidationError(
+                        _("Meeting %(n)s already has attendance recorded; its date stays.")
+                        % {"n": number}
+                    )
+                meeting.date = date
+                meeting.save()
+    return measure
+
+
+@transaction.atomic
+def accept_terms(*, measure, acting_user):
+    """The GP accepts the course terms (SKIL: within 14 days of enrolment; a late acceptance
+    is recorded as such, what follows from it belongs to the deadlines)."""
+    _require_open(measure)
+    if not measure.is_course or measure.enrolled_on is None:
+        raise ValidationError(_("There are no course terms to accept yet."))
+    if measure.terms_accepted_at is not None:
+        raise ValidationError(_("The course terms are already accepted."))
+    with audit.acting_as(acting_user):
+        measure.terms_accepted_at = timezone.now()
+        measure.save()
+    return measure
+
+
+@transaction.atomic
+def record_attendance(*, meeting, acting_user, attendance, absence_reason=""):
+    _require_open(meeting.measure)
+    if attendance == CourseMeeting.Attendance.ABSENT and not absence_reason.strip():
+        raise ValidationError({"absence_reason": _("Give the reason for the absence.")})
+    if meeting.date > timezone.localdate():
+        raise ValidationError(_("Attendance can be recorded once the meeting has taken place."))
+    with audit.acting_as(acting_user):
+        meeting.attendance = attendance
+        meeting.absence_reason = absence_reason.strip() if attendance == "absent" else ""
+        meeting.save()
+    return meeting
+
+
+@transaction.atomic
+def record_course_completion(*, measure, acting_user, completed_on):
+    """For e-learning, seminars and other courses without meetings."""
+    _require_open(measure)
+    if not measure.is_course or measure.course.meeting_count:
+        raise ValidationError(_("This course is completed through its meetings."))
+    if completed_on > timezone.localdate():
+        raise ValidationError({"completed_on": _("The date cannot be in the future.")})
+    with audit.acting_as(acting_user):
+        measure.completed_on = completed_on
+        measure.save()
+    return measure
+
+
+@transaction.atomic
+def arrange_supervision(*, measure, acting_user, agreed_sessions, period_start, period_end):
+    _require_open(measure)
+    if measure.is_course:
+        raise ValidationError(_("Only supervision has sessions."))
+    if period_end < period_start:
+        raise ValidationError({"period_end": _("The period must end after it starts.")})
+    with audit.acting_as(acting_user):
+        measure.agreed_sessions = agreed_sessions
+        measure.period_start, measure.period_end = period_start, period_end
+        measure.save()
+    return measure
+
+
+@transaction.atomic
+def record_session(*, measure, acting_user, date, duration_minutes, topic, status):
+    _require_open(measure)
+    if measure.is_course:
+        raise ValidationError(_("Only supervision has sessions."))
+    if status == SupervisionSession.Status.HELD and date > timezone.localdate():
+        raise ValidationError(
+            {"date": _("A session can be recorded as held once it has taken place.")}
+        )
+    with audit.acting_as(acting_user):
+        return SupervisionSession.objects.create(
+            measure=measure,
+            date=date,
+            duration_minutes=duration_minutes,
+            topic=topic,
+            status=status,
+            recorded_by=acting_user,
+        )
+
+
+@transaction.atomic
+def submit_report(*, measure, acting_user, report):
+    _require_open(measure)
+    if measure.is_course:
+        raise ValidationError(_("Only supervision has a final report."))
+    if not report.strip():
+        raise ValidationError({"report": _("Write the report.")})
+    with audit.acting_as(acting_user):
+        measure.final_report = report
+        measure.report_submitted_at = timezone.now()
+        measure.save()
+    return measure
+
+
+@transaction.atomic
+def store_evidence(
+    *, order, uploaded_file, kind, acting_user, measure=None, supersedes=None
+) -> EvidenceDocument:
+    """Keep an uploaded file as evidence on ``order``. A document is never replaced in place:
+    a new one may supersede an old one, which stays on record."""
     content_type = evidence_content_type(uploaded_file)
+    if measure is not None and measure.order_id != order.pk:
+        raise ValidationError(_("The measure belongs to another order."))
+    if supersedes is not None:
+        if supersedes.order_id != order.pk:
+            raise ValidationError(_("The document to replace belongs to another order."))
+        if EvidenceDocument.objects.filter(supersedes=supersedes).exists():
+            raise ValidationError(_("That document has already been replaced."))
     document = EvidenceDocument(
         order=order,
+        measure=measure,
+        supersedes=supersedes,
         kind=kind,
         original_name=os.path.basename(uploaded_file.name)[:255],
         content_type=content_type,
         size=uploaded_file.size,
         uploaded_by=acting_user,
     )
-    document.file.save(uploaded_file.name, uploaded_file, save=False)
-    document.save()
+    with audit.acting_as(acting_user):
+        document.file.save(uploaded_file.name, uploaded_file, save=False)
+        document.save()
     return document
 
 
 @transaction.atomic
-def complete_measures(*, order, acting_user) -> int:
-    """Mark every planned measure of ``order`` as carried out (saved one by one, for history)."""
-    measures = list(order.measures.filter(status=Measure.Status.PLANNED))
-    for measure in measures:
-        measure.status = Measure.Status.COMPLETED
-        measure.save(update_fields=["status"])
-    return len(measures)
+def close_measures(*, order, acting_user, reasons=None) -> list[Measure]:
+    """At the municipality's confirmation: each measure is complete, or has a written reason
+    why not. Raises ValidationError naming the measures that have neither."""
+    reasons = reasons or {}
+    measures = list(
+        order.measures.filter(status=Measure.Status.PLANNED)
+        .select_related("course")
+        .prefetch_related("meetings", "sessions")
+    )
+    missing = [m for m in measures if not m.is_complete and not reasons.get(m.pk, "").strip()]
+    if missing:
+        raise ValidationError(
+            _("Not carried out, and no reason given: %(measures)s.")
+            % {"measures": ", ".join(str(m) for m in missing)}
+        )
+    with audit.acting_as(acting_user):
+        for measure in measures:
+            if measure.is_complete:
+                measure.status = Measure.Status.COMPLETED
+            else:
+                measure.status = Measure.Status.NOT_COMPLETED
+                measure.incomplete_reason = reasons[measure.pk].strip()
+            measure.save()
+    return measures
+
+
+def save_course(*, acting_user, course=None, **fields) -> Course:
+    """Create or edit a catalog course (authority administrators; the caller checks)."""
+    course = course or Course()
+    for name, value in fields.items():
+        setattr(course, name, value)
+    course.full_clean()
+    with audit.acting_as(acting_user):
+        course.save()
+    return course

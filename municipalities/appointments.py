@@ -11,7 +11,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 import audit
 
 from .access import ROLE_PERMISSIONS, may_appoint, may_end_appointment
-from .models import Appointment, Authority, HealthPersonnel, Municipality
+from .models import Appointment, Authority, HealthPersonnel, Municipality, User
 
 
 def _organisation_fields(role, organisation):
@@ -99,3 +99,18 @@ def link_login(*, acting_user, user, hpr_number) -> HealthPersonnel:
         personnel.user = user
         personnel.save()
     return personnel
+
+
+def ensure_login(*, acting_user, personnel) -> User:
+    """The person's login, created (without a password: login is through HelseID) if they have
+    none, so a supervisor can see the orders they supervise."""
+    if personnel.user_id is not None:
+        return personnel.user
+    first, _space, last = personnel.name.rpartition(" ")
+    with audit.acting_as(acting_user), transaction.atomic():
+        user = User(username=f"hpr{personnel.hpr_number}", first_name=first or last, last_name=last)
+        user.set_unusable_password()
+        user.save()
+        personnel.user = user
+        personnel.save()
+    return user

@@ -154,6 +154,32 @@ def may_take_step(user, order, task) -> bool:
     return False
 
 
+def may_manage_measure(user, order, measure) -> bool:
+    """Enrol, record attendance, arrange supervision: the municipality, on an open case."""
+    return not is_closed(order) and acts_for_municipality(user, order.municipality)
+
+
+def may_accept_terms(user, order, measure) -> bool:
+    return not is_closed(order) and measure.is_course and is_concerned_person(user, order)
+
+
+def is_supervisor_of(user, measure) -> bool:
+    return (
+        user.is_authenticated
+        and measure.supervisor_id is not None
+        and measure.supervisor.user_id == user.pk
+    )
+
+
+def may_log_supervision(user, order, measure) -> bool:
+    """Sessions and the final report are the supervisor's own record."""
+    return not is_closed(order) and is_supervisor_of(user, measure)
+
+
+def may_add_measure_document(user, order, measure) -> bool:
+    return may_manage_measure(user, order, measure) or may_log_supervision(user, order, measure)
+
+
 def may_manage_case(user, order) -> bool:
     """Extend the deadline, withdraw, register appeals: the issuing side, on an open case."""
     return not is_closed(order) and may_act_as_caseworker(user, order)

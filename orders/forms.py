@@ -131,7 +131,18 @@ class MeasureForm(forms.Form):
     course = forms.ModelChoiceField(
         queryset=Course.objects.filter(active=True), label=_("Course"), required=False
     )
-    supervisor_name = forms.CharField(label=_("Name of the supervisor"), required=False)
+    supervisor_hpr = forms.RegexField(
+        regex=r"^\d{7,9}$",
+        label=_("HPR number of the supervisor"),
+        required=False,
+        help_text=_("The supervisor gets a login that shows only the orders they supervise."),
+        error_messages={"invalid": _("An HPR number has seven to nine digits.")},
+    )
+    agreed_sessions = forms.IntegerField(
+        label=_("Agreed number of sessions"), required=False, min_value=1, max_value=100
+    )
+    period_start = forms.DateField(label=_("Supervision from"), required=False, widget=DateInput())
+    period_end = forms.DateField(label=_("Supervision to"), required=False, widget=DateInput())
     description = forms.CharField(
         label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
@@ -143,30 +154,51 @@ class MeasureForm(forms.Form):
         data = super().clean()
         kind = data.get("kind")
         if not kind:
-            if data.get("course") or data.get("supervisor_name") or data.get("planned_completion"):
+            if data.get("course") or data.get("supervisor_hpr") or data.get("planned_completion"):
                 self.add_error("kind", _("Choose whether this is a course or supervision."))
             return data
         if kind == Measure.Kind.COURSE and not data.get("course"):
             self.add_error("course", _("Choose a course from the catalog."))
-        if kind == Measure.Kind.SUPERVISION and not data.get("supervisor_name", "").strip():
-            self.add_error("supervisor_name", _("Name the supervisor."))
+        if kind == Measure.Kind.SUPERVISION:
+            self._clean_supervision(data)
         if not data.get("planned_completion"):
             self.add_error("planned_completion", _("Give a planned completion date."))
         return data
+
+    def _clean_supervision(self, data):
+        hpr = data.get("supervisor_hpr")
+        if not hpr:
+            if "supervisor_hpr" not in self.errors:
+                self.add_error("supervisor_hpr", _("Give the supervisor's HPR number."))
+            return
+        data["supervisor"] = HealthPersonnel.objects.filter(hpr_number=hpr).first()
+        if data["supervisor"] is None:
+            self.add_error(
+                "supervisor_hpr",
+                _("No health personnel with HPR number %(hpr)s is registered.") % {"hpr": hpr},
+            )
+        start, end = data.get("period_start"), data.get("period_end")
+        if start and end and end < start:
+            self.add_error("period_end", _("The period must end after it starts."))
 
     def measure(self):
         data = self.cleaned_data
         if not data.get("kind"):
             return None
-        return {
+        spec = {
             "kind": data["kind"],
             "course": data["course"] if data["kind"] == Measure.Kind.COURSE else None,
-            "supervisor_name": data["supervisor_name"].strip()
-            if data["kind"] == Measure.Kind.SUPERVISION
-            else "",
             "description": data["description"],
             "planned_completion": data["planned_completion"],
         }
+        if data["kind"] == Measure.Kind.SUPERVISION:
+            spec.update(
+                supervisor=data["supervisor"],
+                agreed_sessions=data.get("agreed_sessions"),
+                period_start=data.get("period_start"),
+                period_end=data.get("period_end"),
+            )
+        return spec
 
 
 class BaseMeasureFormSet(forms.BaseFormSet):
@@ -237,10 +269,31 @@ class ConfirmCompletionForm(forms.Form):
 
     def __init__(self, *args, order, **kwargs):
         super().__init__(*args, **kwargs)
-        documents = order.documents.all()
+        documents = order.documents.filter(superseded_by__isnull=True)
         self.fields["existing_documents"].queryset = documents
         if not documents.exists():
             del self.fields["existing_documents"]
+        # A measure that is not complete needs a written reason (issue: confirmation rule).
+        self.incomplete = [
+            m
+            for m in order.measures.filter(status=Measure.Status.PLANNED)
+            .select_related("course")
+            .prefetch_related("meetings", "sessions")
+            if not m.is_complete
+        ]
+        for measure in self.incomplete:
+            self.fields[f"reason_{measure.pk}"] = forms.CharField(
+                label=_("Why is “%(measure)s” not carried out?") % {"measure": measure},
+                widget=forms.Textarea(attrs={"rows": 2}),
+                error_messages={
+                    "required": _(
+                        "This measure is not complete: give the reason, or complete it first."
+                    )
+                },
+            )
+
+    def reasons(self):
+        return {m.pk: self.cleaned_data[f"reason_{m.pk}"] for m in self.incomplete}
 
     def clean_files(self):
         from courses.validators import evidence_content_type

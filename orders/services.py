@@ -14,13 +14,16 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from guardian.shortcuts import assign_perm
 
 import audit
 from courses import services as course_services
+from courses.models import Measure
+from municipalities.appointments import ensure_login
 
 from . import access
 from .flows import OrderFlow
-from .models import Appeal, CompletionConfirmation, DeadlineExtension, Order, Review
+from .models import VIEW_ORDER, Appeal, CompletionConfirmation, DeadlineExtension, Order, Review
 
 
 class StepNotOpen(Exception):
@@ -105,8 +108,19 @@ def plan_measures(*, task, acting_user, measures) -> Order:
     if not measures:
         raise ValidationError(_("Plan at least one measure."))
     with _taking_step(task, acting_user, "plan_measures") as order:
-        course_services.add_measures(order=order, measures=measures, acting_user=acting_user)
+        planned = course_services.add_measures(
+            order=order, measures=measures, acting_user=acting_user
+        )
+        for measure in planned:
+            if measure.supervisor is not None:
+                _grant_supervisor(order, measure.supervisor, acting_user)
     return order
+
+
+def _grant_supervisor(order, supervisor, acting_user):
+    """A supervisor sees the order they supervise, and nothing else (a single-order grant)."""
+    login = ensure_login(acting_user=acting_user, personnel=supervisor)
+    assign_perm(VIEW_ORDER, login, order)
 
 
 def acknowledge_plan(*, task, acting_user) -> Order:
@@ -117,7 +131,7 @@ def acknowledge_plan(*, task, acting_user) -> Order:
 
 
 def confirm_completion(
-    *, task, acting_user, note, uploads=(), existing_documents=()
+    *, task, acting_user, note, uploads=(), existing_documents=(), reasons=None
 ) -> CompletionConfirmation:
     """The municipality confirms the measures are carried out, with evidence attached.
 
@@ -140,7 +154,7 @@ def confirm_completion(
             order=order, note=note, confirmed_by=acting_user
         )
         confirmation.documents.set(documents)
-        course_services.complete_measures(order=order, acting_user=acting_user)
+        course_services.close_measures(order=order, acting_user=acting_user, reasons=reasons)
     return confirmation
 
 
@@ -152,6 +166,11 @@ def sign_off(*, task, acting_user, outcome, reason="") -> Review:
         review = Review(order=order, outcome=outcome, reason=reason, decided_by=acting_user)
         review.full_clean()
         review.save()
+        if outcome == Review.Outcome.RETURNED:
+            # Work goes on: measures closed as not carried out open again.
+            for measure in order.measures.filter(status=Measure.Status.NOT_COMPLETED):
+                measure.status, measure.incomplete_reason = Measure.Status.PLANNED, ""
+                measure.save()
     return review
 
 
@@ -259,3 +278,95 @@ def decide_appeal(*, appeal, acting_user, outcome, decided_by, decided_on: date,
                 }
             _withdraw(order, f"{reason} {note}".strip(), acting_user)
     return appeal
+
+
+# --- measures: the work between planning and confirmation -------------------------------
+
+
+def _measure_action(check, measure, acting_user, action, **arguments):
+    """Run a courses service on ``measure`` if ``check`` (an orders.access rule) allows it and
+    the order is open. The order is locked so a closing step and a measure change serialise."""
+    with OrderFlow.lock(measure.order_id):
+        order = Order.objects.select_related("municipality", "health_personnel").get(
+            pk=measure.order_id
+        )
+        measure = order.measures.select_related("course", "supervisor").get(pk=measure.pk)
+        if access.is_closed(order):
+            raise StepNotOpen
+        if not check(acting_user, order, measure):
+            raise PermissionDenied
+        return action(measure=measure, acting_user=acting_user, **arguments)
+
+
+def enrol_in_course(*, measure, acting_user, **details):
+    return _measure_action(
+        access.may_manage_measure, measure, acting_user, course_services.enrol, **details
+    )
+
+
+def accept_course_terms(*, measure, acting_user):
+    return _measure_action(
+        access.may_accept_terms, measure, acting_user, course_services.accept_terms
+    )
+
+
+def record_attendance(*, meeting, acting_user, attendance, absence_reason=""):
+    def action(*, measure, acting_user):
+        return course_services.record_attendance(
+            meeting=measure.meetings.get(pk=meeting.pk),
+            acting_user=acting_user,
+            attendance=attendance,
+            absence_reason=absence_reason,
+        )
+
+    return _measure_action(access.may_manage_measure, meeting.measure, acting_user, action)
+
+
+def record_course_completion(*, measure, acting_user, completed_on):
+    return _measure_action(
+        access.may_manage_measure,
+        measure,
+        acting_user,
+        course_services.record_course_completion,
+        completed_on=completed_on,
+    )
+
+
+def arrange_supervision(*, measure, acting_user, **details):
+    return _measure_action(
+        access.may_manage_measure,
+        measure,
+        acting_user,
+        course_services.arrange_supervision,
+        **details,
+    )
+
+
+def record_supervision_session(*, measure, acting_user, **details):
+    return _measure_action(
+        access.may_log_supervision, measure, acting_user, course_services.record_session, **details
+    )
+
+
+def submit_supervision_report(*, measure, acting_user, report):
+    return _measure_action(
+        access.may_log_supervision,
+        measure,
+        acting_user,
+        course_services.submit_report,
+        report=report,
+    )
+
+
+def add_measure_document(*, measure, acting_user, uploaded_file, kind, supersedes=None):
+    def action(*, measure, acting_user):
+        return course_services.store_evidence(
+            order=measure.order,
+            measure=measure,
+            uploaded_file=uploaded_file,
+            kind=kind,
+            supersedes=supersedes,
+            acting_user=acting_user,
+        )
+
+    return _measure_action(access.may_add_measure_document, measure, acting_user, action)

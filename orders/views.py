@@ -210,6 +210,7 @@ STEPS = {
                 for file in f["form"].cleaned_data["files"]
             ],
             "existing_documents": list(f["form"].cleaned_data.get("existing_documents") or []),
+            "reasons": f["form"].reasons(),
         },
         "context": lambda order: {
             "measures": list(order.measures.select_related("course")),
