@@ -128,6 +128,13 @@ class Command(BaseCommand):
                 )
                 hpr += 1
             self.gps[key] = gps
+        # A supervisor: an experienced GP who gets a login when first named in a plan.
+        self.supervisor = HealthPersonnel.objects.create(
+            hpr_number=str(hpr),
+            name=f"{fake.first_name()} {fake.last_name()}",
+            municipality=self.municipalities["oslo"],
+        )
+        hpr += 1
         # Two GPs without a login, as in the real register.
         for key in ("oslo", "bergen"):
             HealthPersonnel.objects.create(
@@ -182,16 +189,19 @@ class Command(BaseCommand):
                 "course": course,
                 "description": "Kollegagruppe ved legevakten",
                 "planned_completion": order.deadline - timedelta(days=30),
-                "supervisor_name": "",
             }
         ]
         if order.requires_supervision:
+            today = timezone.localdate()
             measures.append(
                 {
                     "kind": Measure.Kind.SUPERVISION,
                     "course": None,
-                    "supervisor_name": "Erfaren fastlege (syntetisk)",
-                    "description": "Seks timer veiledning",
+                    "supervisor": self.supervisor,
+                    "agreed_sessions": 6,
+                    "period_start": today - timedelta(days=60),
+                    "period_end": order.deadline - timedelta(days=14),
+                    "description": "Seks veiledningstimer med erfaren fastlege",
                     "planned_completion": order.deadline - timedelta(days=14),
                 }
             )
@@ -201,12 +211,49 @@ class Command(BaseCommand):
             measures=measures,
         )
 
+    def _carry_out(self, order, municipality, *, meetings_attended=3, sessions_held=6, report=True):
+        """Do the measures through the same services the pages use, with past dates."""
+        today = timezone.localdate()
+        leader, gp = self.leaders[municipality], order.health_personnel.user
+        for measure in order.measures.select_related("course"):
+            if measure.is_course:
+                services.enrol_in_course(
+                    measure=measure,
+                    acting_user=leader,
+                    enrolled_on=today - timedelta(days=150),
+                    group_name="Kollegagruppe Sentrum",
+                    group_leader="Gruppeleder (syntetisk)",
+                    meeting_dates=[today - timedelta(days=d) for d in (120, 75, 30)],
+                )
+                services.accept_course_terms(measure=measure, acting_user=gp)
+                for meeting in measure.meetings.all()[:meetings_attended]:
+                    services.record_attendance(
+                        meeting=meeting, acting_user=leader, attendance="attended"
+                    )
+            else:
+                for day in range(sessions_held):
+                    services.record_supervision_session(
+                        measure=measure,
+                        acting_user=self.supervisor.user,
+                        date=today - timedelta(days=55 - day * 7),
+                        duration_minutes=60,
+                        topic="Forskrivning av vanedannende legemidler",
+                        status="held",
+                    )
+                if report:
+                    services.submit_supervision_report(
+                        measure=measure,
+                        acting_user=self.supervisor.user,
+                        report="Veiledningen er gjennomført som avtalt. Syntetisk rapport.",
+                    )
+
     def _acknowledge(self, order):
         services.acknowledge_plan(
             task=self._task(order, "acknowledge"), acting_user=order.health_personnel.user
         )
 
     def _confirm(self, order, municipality, name):
+        self._carry_out(order, municipality)
         upload = ContentFile(DEMO_PDF, name=name)
         services.confirm_completion(
             task=self._task(order, "confirm_completion"),
@@ -231,6 +278,20 @@ class Command(BaseCommand):
         o = self._issue(1003, "vestland", "bergen", days_ago=90)  # measures under way
         self._plan(o, "bergen")
         self._acknowledge(o)
+        self._carry_out(o, "bergen", meetings_attended=2)
+        # Course terms not accepted within 14 days of enrolment.
+        o = self._issue(1011, "sfoa", "oslo", gp_index=1, days_ago=45)
+        self._plan(o, "oslo")
+        self._acknowledge(o)
+        measure = o.measures.get(kind=Measure.Kind.COURSE)
+        services.enrol_in_course(
+            measure=measure,
+            acting_user=self.leaders["oslo"],
+            enrolled_on=today - timedelta(days=20),
+            group_name="Kollegagruppe Vest",
+            group_leader="Gruppeleder (syntetisk)",
+            meeting_dates=[today + timedelta(days=d) for d in (20, 80, 140)],
+        )
         o = self._issue(1004, "sfoa", "oslo", days_ago=200)  # awaiting sign-off
         self._plan(o, "oslo")
         self._acknowledge(o)
