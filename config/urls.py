@@ -16,6 +16,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("orders.urls")),
     path("", include("municipalities.urls")),
+    path("", include("courses.urls")),
 ]
 
 handler403 = "orders.views.permission_denied"
