@@ -2,8 +2,13 @@
 per object, so every page goes through orders.access instead."""
 
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, register_converter
 from django.views.generic import RedirectView
+
+from config.converters import DatabaseId
+
+# <id:pk> in the apps' URLs: a primary key that fits the database, else 404.
+register_converter(DatabaseId, "id")
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="orders:my_tasks", permanent=False)),

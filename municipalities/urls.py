@@ -5,9 +5,9 @@ from . import views
 app_name = "municipalities"
 
 urlpatterns = [
-    path("myndigheter/<int:pk>/", views.authority_detail, name="authority_detail"),
-    path("myndigheter/<int:pk>/utnevn/", views.appoint_to_authority, name="appoint_to_authority"),
+    path("myndigheter/<id:pk>/", views.authority_detail, name="authority_detail"),
+    path("myndigheter/<id:pk>/utnevn/", views.appoint_to_authority, name="appoint_to_authority"),
     path("kommuner/<str:number>/ledere/", views.municipality_leaders, name="municipality_leaders"),
     path("kommuner/<str:number>/ledere/utnevn/", views.appoint_leader, name="appoint_leader"),
-    path("utnevnelser/<int:pk>/avslutt/", views.end_appointment, name="end_appointment"),
+    path("utnevnelser/<id:pk>/avslutt/", views.end_appointment, name="end_appointment"),
 ]

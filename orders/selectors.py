@@ -8,7 +8,7 @@ from viewflow.workflow.models import Task
 from viewflow.workflow.status import PROCESS
 
 from audit import timeline
-from courses.models import EvidenceDocument
+from courses.models import EvidenceDocument, Measure
 
 from . import access
 from .models import Appeal, Order
@@ -111,10 +111,41 @@ def document_for(order, pk) -> EvidenceDocument:
     return get_object_or_404(EvidenceDocument, pk=pk, order=order)
 
 
+def with_progress(measures):
+    """Set progress (done, required) and completeness on measures whose meetings and sessions
+    are prefetched, so a list of measures costs no query per row."""
+    for m in measures:
+        m.progress_done, m.progress_required = m.progress(
+            meetings=list(m.meetings.all()), sessions=list(m.sessions.all())
+        )
+        m.complete = m.is_complete
+    return measures
+
+
+def measures_in(orders):
+    """Measures of ``orders`` (a queryset), ready for with_progress."""
+    return (
+        Measure.objects.filter(order__in=orders)
+        .select_related("course", "supervisor", "order__health_personnel")
+        .prefetch_related("meetings", "sessions")
+        .order_by("planned_completion", "pk")
+    )
+
+
+def measures_of(order) -> list:
+    return with_progress(
+        list(
+            order.measures.select_related("course", "supervisor").prefetch_related(
+                "meetings", "sessions"
+            )
+        )
+    )
+
+
 def case_page_data(order) -> dict:
     """Everything the case page shows besides the timeline, in a fixed number of queries."""
     return {
-        "measures": list(order.measures.select_related("course")),
+        "measures": measures_of(order),
         "documents": list(order.documents.select_related("uploaded_by")),
         "confirmations": list(
             order.confirmations.select_related("confirmed_by").prefetch_related("documents")
@@ -155,8 +186,6 @@ def _task_entries(order) -> list[timeline.Entry]:
 
 def timeline_for(order, *, kinds=()) -> list[timeline.Entry]:
     """The case's history, newest first, in a fixed number of queries."""
-    from courses.models import Measure
-
     from .models import CompletionConfirmation, DeadlineExtension, Review
 
     sources = {

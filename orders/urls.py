@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import measure_views, views
 
 app_name = "orders"
 
@@ -8,18 +8,47 @@ urlpatterns = [
     path("oppgaver/", views.my_tasks, name="my_tasks"),
     path("saker/", views.case_list, name="case_list"),
     path("saker/ny/", views.issue_order, name="issue_order"),
-    path("saker/<int:pk>/", views.case_detail, name="case_detail"),
+    path("saker/<id:pk>/", views.case_detail, name="case_detail"),
     path("kommuner/", views.municipality_list, name="municipality_list"),
     path("kommuner/<str:number>/", views.municipality_overview, name="municipality_overview"),
     path("oppslag/helsepersonell/", views.personnel_lookup, name="personnel_lookup"),
-    path("saker/<int:pk>/steg/<int:task_pk>/", views.task_step, name="task_step"),
-    path("saker/<int:pk>/frist/", views.extend_deadline, name="extend_deadline"),
-    path("saker/<int:pk>/trekk-tilbake/", views.withdraw_order, name="withdraw_order"),
-    path("saker/<int:pk>/klage/", views.register_appeal, name="register_appeal"),
-    path("saker/<int:pk>/klage/<int:appeal_pk>/", views.decide_appeal, name="decide_appeal"),
+    path("saker/<id:pk>/steg/<id:task_pk>/", views.task_step, name="task_step"),
+    path("saker/<id:pk>/frist/", views.extend_deadline, name="extend_deadline"),
+    path("saker/<id:pk>/trekk-tilbake/", views.withdraw_order, name="withdraw_order"),
+    path("saker/<id:pk>/klage/", views.register_appeal, name="register_appeal"),
+    path("saker/<id:pk>/klage/<id:appeal_pk>/", views.decide_appeal, name="decide_appeal"),
     path(
-        "saker/<int:pk>/dokumenter/<int:document_pk>/",
+        "saker/<id:pk>/dokumenter/<id:document_pk>/",
         views.download_document,
         name="download_document",
+    ),
+    path("mine-tiltak/", measure_views.my_measures, name="my_measures"),
+    path(
+        "saker/<id:pk>/tiltak/<id:measure_pk>/",
+        measure_views.measure_detail,
+        name="measure_detail",
+    ),
+    *[
+        path(
+            f"saker/<id:pk>/tiltak/<id:measure_pk>/{segment}/",
+            measure_views.measure_action,
+            {"action": action},
+            name=f"measure_{action}",
+        )
+        for segment, action in [
+            ("pamelding", "enrol"),
+            ("vilkar", "accept_terms"),
+            ("fullfort", "completion"),
+            ("veiledningsavtale", "arrange"),
+            ("timer", "session"),
+            ("rapport", "report"),
+            ("dokumenter", "document"),
+        ]
+    ],
+    path(
+        "saker/<id:pk>/tiltak/<id:measure_pk>/moter/<id:meeting_pk>/",
+        measure_views.measure_action,
+        {"action": "attendance"},
+        name="measure_attendance",
     ),
 ]

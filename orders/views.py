@@ -28,7 +28,7 @@ BUSY_MESSAGE = _(
 )
 
 
-def _visible_order(request, pk, action="view_case") -> Order:
+def visible_order(request, pk, action="view_case") -> Order:
     """The order, or 404; a refused look at somebody else's case is logged too."""
     try:
         return selectors.order_for(request.user, pk)
@@ -37,7 +37,7 @@ def _visible_order(request, pk, action="view_case") -> Order:
         raise
 
 
-def _probed(request, order, action, target, lookup, pk):
+def probed(request, order, action, target, lookup, pk):
     """Look up something inside a visible case; a miss (e.g. another case's id) is logged."""
     try:
         return lookup(order, pk)
@@ -46,11 +46,11 @@ def _probed(request, order, action, target, lookup, pk):
         raise
 
 
-def _page(request, items):
+def page_of(request, items):
     return Paginator(items, settings.PAGE_SIZE).get_page(request.GET.get("side"))
 
 
-def _form_errors_from(error: ValidationError, form):
+def form_errors_from(error: ValidationError, form):
     if hasattr(error, "error_dict"):
         for field, errors in error.message_dict.items():
             form.add_error(field if field in form.fields else None, errors)
@@ -60,7 +60,7 @@ def _form_errors_from(error: ValidationError, form):
 
 @login_required
 def my_tasks(request):
-    page = _page(request, selectors.tasks_for(request.user))
+    page = page_of(request, selectors.tasks_for(request.user))
     return render(request, "orders/my_tasks.html", {"page": page})
 
 
@@ -70,7 +70,7 @@ def case_list(request):
     state = search = ""
     if filters.is_valid():
         state, search = filters.cleaned_data["state"], filters.cleaned_data["q"]
-    page = _page(request, selectors.orders_for_list(request.user, state=state, search=search))
+    page = page_of(request, selectors.orders_for_list(request.user, state=state, search=search))
     if search:
         audit.record(
             request=request, action="search_cases", target=f"search:{len(page.object_list)}"
@@ -85,7 +85,7 @@ def case_list(request):
 
 @login_required
 def case_detail(request, pk):
-    order = _visible_order(request, pk)
+    order = visible_order(request, pk)
     audit.record(request=request, action="view_case", target=order, case=order)
     kinds = [k for k in request.GET.getlist("vis") if k in TIMELINE_KINDS]
     open_tasks = selectors.open_tasks_of(order)
@@ -128,7 +128,7 @@ def issue_order(request):
         try:
             order = services.issue_order(acting_user=request.user, **form.service_arguments())
         except ValidationError as error:
-            _form_errors_from(error, form)
+            form_errors_from(error, form)
         else:
             messages.success(
                 request, _("The order %(case)s is registered.") % {"case": order.case_number}
@@ -140,8 +140,8 @@ def issue_order(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def task_step(request, pk, task_pk):
-    order = _visible_order(request, pk, action="open_step")
-    task = _probed(request, order, "open_step", f"task:{task_pk}", selectors.step_task_for, task_pk)
+    order = visible_order(request, pk, action="open_step")
+    task = probed(request, order, "open_step", f"task:{task_pk}", selectors.step_task_for, task_pk)
     if task.status not in access.OPEN_TASK_STATUSES:
         # A double click or a stale task list: say so rather than "not found".
         messages.warning(request, _("This step has already been taken or is no longer open."))
@@ -160,7 +160,7 @@ def task_step(request, pk, task_pk):
         except FlowLockFailed:
             messages.warning(request, BUSY_MESSAGE)
         except ValidationError as error:
-            _form_errors_from(error, next(iter(step_forms.values())))
+            form_errors_from(error, next(iter(step_forms.values())))
         else:
             messages.success(request, step["done"])
             return redirect("orders:case_detail", pk=order.pk)
@@ -194,7 +194,7 @@ STEPS = {
         },
         "service": services.acknowledge_plan,
         "arguments": lambda f: {},
-        "context": lambda order: {"measures": list(order.measures.select_related("course"))},
+        "context": lambda order: {"measures": selectors.measures_of(order)},
         "done": _("You have accepted the plan."),
     },
     "confirm_completion": {
@@ -213,7 +213,7 @@ STEPS = {
             "reasons": f["form"].reasons(),
         },
         "context": lambda order: {
-            "measures": list(order.measures.select_related("course")),
+            "measures": selectors.measures_of(order),
             "reviews": list(order.reviews.all()),
         },
         "done": _("Completion is confirmed and sent to the authority."),
@@ -235,7 +235,7 @@ STEPS = {
 
 
 def _case_action(request, pk, form_class, service, template, done, arguments):
-    order = _visible_order(request, pk, action="manage_case")
+    order = visible_order(request, pk, action="manage_case")
     if not access.may_manage_case(request.user, order):
         raise PermissionDenied
     form = form_class(request.POST or None, order=order)
@@ -248,7 +248,7 @@ def _case_action(request, pk, form_class, service, template, done, arguments):
         except FlowLockFailed:
             messages.warning(request, BUSY_MESSAGE)
         except ValidationError as error:
-            _form_errors_from(error, form)
+            form_errors_from(error, form)
         else:
             messages.success(request, done)
             return redirect("orders:case_detail", pk=order.pk)
@@ -300,7 +300,7 @@ def register_appeal(request, pk):
 @login_required
 @require_http_methods(["GET", "POST"])
 def decide_appeal(request, pk, appeal_pk):
-    order = _visible_order(request, pk, action="manage_case")
+    order = visible_order(request, pk, action="manage_case")
     if not access.may_decide_appeal(request.user, order):
         raise PermissionDenied
     appeal = order.appeals.filter(pk=appeal_pk, outcome="pending").first()
@@ -316,7 +316,7 @@ def decide_appeal(request, pk, appeal_pk):
         except FlowLockFailed:
             messages.warning(request, BUSY_MESSAGE)
         except ValidationError as error:
-            _form_errors_from(error, form)
+            form_errors_from(error, form)
         else:
             messages.success(request, _("The outcome of the appeal is recorded."))
             return redirect("orders:case_detail", pk=order.pk)
@@ -326,8 +326,8 @@ def decide_appeal(request, pk, appeal_pk):
 
 @login_required
 def download_document(request, pk, document_pk):
-    order = _visible_order(request, pk, action="download_document")
-    document = _probed(
+    order = visible_order(request, pk, action="download_document")
+    document = probed(
         request,
         order,
         "download_document",
@@ -357,7 +357,7 @@ def municipality_list(request):
             | Q(name__icontains=search)
             | Q(official_name__icontains=search)
         )
-    page = _page(request, municipalities.order_by("number"))
+    page = page_of(request, municipalities.order_by("number"))
     query = urlencode({"q": search}) if search else ""
     context = {"page": page, "q": search, "query": query}
     return render(request, "orders/municipality_list.html", context)
@@ -379,7 +379,7 @@ def municipality_overview(request, number):
     audit.record(request=request, action="view_municipality", target=municipality)
     offices, without_office = register_of(municipality)
     orders = selectors.orders_for_list(request.user).filter(municipality=municipality)
-    page = _page(request, orders)
+    page = page_of(request, orders)
     for order in page.object_list:
         order.stage = selectors.stage_of(order)
     context = {

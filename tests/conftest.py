@@ -27,6 +27,9 @@ class World:
     other_leader: object
     gp: object  # the HealthPersonnel the order is about
     other_gp: object  # a HealthPersonnel in the same municipality, with a login
+    supervisor: (
+        object  # a registered HealthPersonnel who supervises; no login until named in a plan
+    )
 
     @property
     def gp_user(self):
@@ -63,6 +66,12 @@ def world(db):
             municipality=municipality,
             hpr_number="9000002",
             user=factories.UserFactory(username="annen.lege"),
+        ),
+        supervisor=factories.HealthPersonnelFactory(
+            municipality=municipality,
+            hpr_number="9000009",
+            name="Kari Veileder",
+            user=None,
         ),
     )
 

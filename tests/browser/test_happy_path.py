@@ -13,7 +13,9 @@ from viewflow.workflow.status import PROCESS
 
 from orders import selectors
 from orders.models import Order
+from tests import factories
 from tests.factories import PASSWORD
+from tests.orders import lifecycle
 
 SUBMIT = "main form[method=post] [type=submit]"
 SUCCESS_MESSAGE = ".messages[role=status] .message-success"
@@ -83,6 +85,15 @@ def focused(page):
         "() => { const e = document.activeElement;"
         " return e.id || e.getAttribute('name') || e.className || e.tagName; }"
     )
+
+
+def write_pdf(path):
+    path.write_bytes(
+        b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
+        b"2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\n"
+        b"trailer << /Root 1 0 R >>\n%%EOF\n"
+    )
+    return path
 
 
 def fill_issue_form(page, world, *, case_number, hpr_number):
@@ -205,15 +216,16 @@ def test_order_happy_path_through_three_logins(
     assert state_of(order) == (PROCESS.NEW, ["confirm_completion"])
     log_out(page, live_server)
 
-    # (4) The leader confirms completion with a course certificate.
-    evidence = tmp_path / "kursbevis.pdf"
-    evidence.write_bytes(
-        b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
-        b"2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\n"
-        b"trailer << /Root 1 0 R >>\n%%EOF\n"
-    )
+    # The course is carried out: enrolment, course terms, meetings or completion (through the
+    # services; the measure pages have tests of their own).
+    lifecycle.complete_measures(order, world.leader)
+
+    # (4) The leader confirms completion with a course certificate; nothing is left undone,
+    # so no reason is asked for.
+    evidence = write_pdf(tmp_path / "kursbevis.pdf")
     log_in(page, live_server, world.leader)
     open_task(page, live_server, order)
+    assert page.locator("textarea[name^=reason_]").count() == 0
     page.fill("textarea[name=note]", "Kurset er gjennomført, kursbevis vedlagt.")
     page.set_input_files("input[name=files]", str(evidence))
     page.select_option("select[name=document_kind]", "certificate")
@@ -253,6 +265,45 @@ def test_order_happy_path_through_three_logins(
     # Nobody has anything left to do on this order.
     page.goto(f"{live_server.url}/oppgaver/")
     assert page.locator(TASK_LINKS).count() == 0
+
+
+def test_confirmation_asks_why_a_measure_was_not_carried_out(
+    browser_world, live_server, page, tmp_path
+):
+    world = browser_world
+    order = factories.issue_order(
+        caseworker=world.caseworker, authority=world.authority, personnel=world.gp, number=4712
+    )
+    lifecycle.plan(order, world.leader)
+    lifecycle.acknowledge(order)
+    measure = order.measures.get()
+    reason = f"textarea[name=reason_{measure.pk}]"
+    evidence = write_pdf(tmp_path / "deltakerliste.pdf")
+
+    log_in(page, live_server, world.leader)
+    open_task(page, live_server, order)
+    assert page.locator("textarea[name^=reason_]").count() == 1
+    page.fill("textarea[name=note]", "Kurset er påbegynt, ikke fullført.")
+    page.set_input_files("input[name=files]", str(evidence))
+    page.select_option("select[name=document_kind]", "attendance")
+    # Without a reason the confirmation is refused, with the field named in the summary.
+    assert submit(page) == 200
+    summary = page.locator(ERROR_SUMMARY)
+    assert summary.locator(f"a[href='#id_reason_{measure.pk}']").count() == 1
+    assert page.get_attribute(reason, "aria-invalid") == "true"
+    assert state_of(order) == (PROCESS.NEW, ["confirm_completion"])
+    assert order.documents.count() == 0
+
+    page.fill(reason, "Legen ble sykmeldt midt i kursperioden.")
+    page.set_input_files("input[name=files]", str(evidence))
+    assert submit(page) == 302
+    assert_on_case_page(page, live_server, order)
+    assert state_of(order) == (PROCESS.NEW, ["sign_off"])
+    measure.refresh_from_db()
+    assert (measure.status, measure.incomplete_reason) == (
+        "not_completed",
+        "Legen ble sykmeldt midt i kursperioden.",
+    )
 
 
 @pytest.mark.parametrize(

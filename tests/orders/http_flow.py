@@ -16,6 +16,8 @@ from courses.models import Course, EvidenceDocument, Measure
 from orders import access
 from orders.models import Appeal, CompletionConfirmation, DeadlineExtension, Order, Review
 
+from . import lifecycle
+
 # A tiny but real PDF: the upload check recognises files by content, not by name.
 PDF_BYTES = (
     b"%PDF-1.4\n"
@@ -82,7 +84,9 @@ def snapshot(order) -> dict:
         "tasks": sorted(
             Task.objects.filter(process_id=order.pk).values_list("pk", "status", "owner_id")
         ),
-        "measures": sorted(Measure.objects.filter(order=order).values_list("pk", "status")),
+        "measures": sorted(
+            Measure.objects.filter(order=order).values_list("pk", "status", "incomplete_reason")
+        ),
         "documents": EvidenceDocument.objects.filter(order=order).count(),
         "confirmations": CompletionConfirmation.objects.filter(order=order).count(),
         "reviews": Review.objects.filter(order=order).count(),
@@ -136,13 +140,42 @@ def course_measure(course_obj, *, days=60, description=""):
     }
 
 
-def supervision_measure(supervisor_name="Dr. Kari Veileder", *, days=90, description=""):
+SUPERVISOR_HPR = "9000009"  # world.supervisor (tests/conftest.py)
+
+
+def supervision_measure(
+    supervisor_hpr=SUPERVISOR_HPR,
+    *,
+    days=90,
+    description="",
+    agreed_sessions="",
+    period_start="",
+    period_end="",
+):
+    def iso(value):
+        return value.isoformat() if hasattr(value, "isoformat") else value
+
     return {
         "kind": "supervision",
-        "supervisor_name": supervisor_name,
+        "supervisor_hpr": supervisor_hpr,
+        "agreed_sessions": str(agreed_sessions),
+        "period_start": iso(period_start),
+        "period_end": iso(period_end),
         "planned_completion": (today() + timedelta(days=days)).isoformat(),
         "description": description,
     }
+
+
+MEASURE_FIELDS = (
+    "kind",
+    "course",
+    "supervisor_hpr",
+    "agreed_sessions",
+    "period_start",
+    "period_end",
+    "description",
+    "planned_completion",
+)
 
 
 def plan_data(measures, *, received=True, extra_rows=1) -> dict:
@@ -154,21 +187,55 @@ def plan_data(measures, *, received=True, extra_rows=1) -> dict:
         "tiltak-MAX_NUM_FORMS": "1000",
     }
     for i, row in enumerate(rows):
-        for field in ("kind", "course", "supervisor_name", "description", "planned_completion"):
+        for field in MEASURE_FIELDS:
             data[f"tiltak-{i}-{field}"] = row.get(field, "")
     if received:
         data["received"] = "on"
     return data
 
 
+DEFAULT_REASON = "Ikke fullført – test"
+
+
+def incomplete_measures(order) -> list[Measure]:
+    """The order's planned measures that are not complete: the confirmation form asks a
+    reason (``reason_<pk>``) for each."""
+    return [
+        m
+        for m in Measure.objects.filter(order=order, status=Measure.Status.PLANNED)
+        if not m.is_complete
+    ]
+
+
+def reason_data(order, reasons=True) -> dict:
+    """``reason_<pk>`` fields for the incomplete measures of ``order``: ``True`` gives each the
+    default reason, a string gives each that text, a dict ``{pk: text}`` gives exactly those,
+    ``False``/``None`` gives none."""
+    if not reasons or order is None:
+        return {}
+    if isinstance(reasons, dict):
+        return {f"reason_{pk}": text for pk, text in reasons.items()}
+    text = DEFAULT_REASON if reasons is True else reasons
+    return {f"reason_{m.pk}": text for m in incomplete_measures(order)}
+
+
 def confirm_data(
-    *, note="Kurset er gjennomført, kursbevis vedlagt.", kind="certificate", files=None, existing=()
+    *,
+    note="Kurset er gjennomført, kursbevis vedlagt.",
+    kind="certificate",
+    files=None,
+    existing=(),
+    order=None,
+    reasons=True,
 ) -> dict:
+    """The confirmation form; given ``order``, with reasons for its incomplete measures
+    (see reason_data; ``reasons=False`` leaves them out)."""
     data = {"note": note, "document_kind": kind}
     if files is not None:
         data["files"] = files
     if existing:
         data["existing_documents"] = [d.pk for d in existing]
+    data.update(reason_data(order, reasons))
     return data
 
 
@@ -211,10 +278,14 @@ class Driver:
             user=user or self.world.gp_user,
         )
 
-    def confirm(self, order, *, user=None, **kwargs):
+    def confirm(self, order, *, user=None, reasons=True, **kwargs):
+        """Confirm completion; incomplete measures get a reason unless ``reasons=False``."""
         kwargs.setdefault("files", pdf())
         return self.step(
-            order, "confirm_completion", confirm_data(**kwargs), user=user or self.world.leader
+            order,
+            "confirm_completion",
+            confirm_data(order=order, reasons=reasons, **kwargs),
+            user=user or self.world.leader,
         )
 
     def sign_off(self, order, outcome="fulfilled", reason="", *, user=None):
@@ -268,8 +339,14 @@ class Driver:
             f"/saker/{order.pk}/klage/{appeal.pk}/", data
         )
 
-    def through_confirmation(self, order):
-        """Plan, acknowledge and confirm, each asserted to succeed; the case then awaits sign-off."""
-        for response in (self.plan(order), self.acknowledge(order), self.confirm(order)):
+    def through_confirmation(self, order, *, complete=False):
+        """Plan, acknowledge and confirm, each asserted to succeed; the case then awaits sign-off.
+        With ``complete``, the measures are carried out (lifecycle.complete_measures) before the
+        confirmation; otherwise they are confirmed as not carried out, with the default reason."""
+        for response in (self.plan(order), self.acknowledge(order)):
             assert response.status_code == 302, form_errors(response)
+        if complete:
+            lifecycle.complete_measures(order, self.world.leader)
+        response = self.confirm(order)
+        assert response.status_code == 302, form_errors(response)
         return reload(order)

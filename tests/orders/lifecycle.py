@@ -9,7 +9,7 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 from viewflow.workflow.models import Task
 
-from courses.models import EvidenceDocument, Measure
+from courses.models import CourseMeeting, EvidenceDocument, Measure, SupervisionSession
 from orders import access, services
 from orders.models import Review
 from tests import factories
@@ -38,7 +38,14 @@ def open_task(order, step=None):
     return tasks[0]
 
 
-def plan(order, leader, *, measures=1):
+def supervisor_for(order):
+    """A registered health personnel, without a login, to supervise on ``order``."""
+    return factories.HealthPersonnelFactory(user=None, municipality=order.municipality)
+
+
+def plan(order, leader, *, measures=1, supervisor=None):
+    """Plan ``measures`` measures: courses and supervision in turn. Supervision is by
+    ``supervisor`` (a HealthPersonnel), or one made for the order when there is any."""
     today = timezone.localdate()
     specs = []
     for i in range(measures):
@@ -47,17 +54,17 @@ def plan(order, leader, *, measures=1):
                 {
                     "kind": Measure.Kind.COURSE,
                     "course": factories.course(),
-                    "supervisor_name": "",
                     "description": f"Kurs {i}",
                     "planned_completion": today + timedelta(days=30 + i),
                 }
             )
         else:
+            supervisor = supervisor or supervisor_for(order)
             specs.append(
                 {
                     "kind": Measure.Kind.SUPERVISION,
                     "course": None,
-                    "supervisor_name": f"Veileder {i}",
+                    "supervisor": supervisor,
                     "description": f"Veiledning {i}",
                     "planned_completion": today + timedelta(days=30 + i),
                 }
@@ -73,14 +80,94 @@ def acknowledge(order):
     )
 
 
-def confirm(order, leader, *, documents=1, note="Gjennomført."):
+INCOMPLETE_REASON = "Ikke fullført – test"
+
+
+def incomplete_reasons(order, text=INCOMPLETE_REASON) -> dict:
+    """``{pk: text}`` for every planned measure of ``order`` that is not complete."""
+    return {
+        m.pk: text
+        for m in Measure.objects.filter(order=order, status=Measure.Status.PLANNED)
+        if not m.is_complete
+    }
+
+
+def confirm(order, leader, *, documents=1, note="Gjennomført.", reasons=True):
+    """Confirm completion. Incomplete measures get the default reason; ``reasons`` may also be
+    a dict ``{pk: text}`` (exactly those) or False (none: the service refuses if any is
+    incomplete)."""
     uploads = [(pdf(f"bevis-{i}.pdf"), EvidenceDocument.Kind.CERTIFICATE) for i in range(documents)]
+    if reasons is True:
+        reasons = incomplete_reasons(order)
     return services.confirm_completion(
         task=open_task(order, "confirm_completion"),
         acting_user=leader,
         note=note,
         uploads=uploads,
+        reasons=reasons or None,
     )
+
+
+def complete_measures(order, leader, *, only=None, sessions=2):
+    """Carry out every planned measure of ``order`` (or those in ``only``) through
+    orders.services, as the people concerned would: the leader enrols the GP and records
+    attendance (or completion), the GP accepts the course terms; the leader arranges
+    supervision (``sessions`` sessions unless the plan agreed a number) and the supervisor
+    logs every session as held and reports."""
+    today = timezone.localdate()
+    gp_user = order.health_personnel.user
+    measures = Measure.objects.filter(order=order, status=Measure.Status.PLANNED)
+    if only is not None:
+        measures = measures.filter(pk__in=[m.pk for m in only])
+    for measure in measures.select_related("course", "supervisor__user"):
+        if measure.is_course:
+            count = measure.course.meeting_count
+            services.enrol_in_course(
+                measure=measure,
+                acting_user=leader,
+                enrolled_on=today - timedelta(days=7 * (count + 1)),
+                group_name="Kollegagruppe Test" if count else "",
+                group_leader="Gruppeleder Test" if count else "",
+                meeting_dates=[today - timedelta(days=7 * (count - n)) for n in range(count)],
+            )
+            services.accept_course_terms(measure=measure, acting_user=gp_user)
+            if count:
+                for meeting in measure.meetings.order_by("number"):
+                    services.record_attendance(
+                        meeting=meeting,
+                        acting_user=leader,
+                        attendance=CourseMeeting.Attendance.ATTENDED,
+                    )
+            else:
+                services.record_course_completion(
+                    measure=measure, acting_user=leader, completed_on=today - timedelta(days=1)
+                )
+        else:
+            agreed = measure.agreed_sessions or sessions
+            start = measure.period_start or today - timedelta(days=7 * (agreed + 1))
+            services.arrange_supervision(
+                measure=measure,
+                acting_user=leader,
+                agreed_sessions=agreed,
+                period_start=start,
+                period_end=max(measure.period_end or today, start),
+            )
+            supervisor = measure.supervisor.user
+            for n in range(agreed):
+                services.record_supervision_session(
+                    measure=measure,
+                    acting_user=supervisor,
+                    date=today - timedelta(days=agreed - n),
+                    duration_minutes=60,
+                    topic=f"Veiledningstime {n + 1}",
+                    status=SupervisionSession.Status.HELD,
+                )
+            services.submit_supervision_report(
+                measure=measure, acting_user=supervisor, report="Veiledningen er gjennomført."
+            )
+    for measure in measures.prefetch_related("meetings", "sessions"):
+        assert measure.is_complete, f"complete_measures left {measure} incomplete"
+    return order
 
 
 def sign_off(order, caseworker, *, outcome=Review.Outcome.FULFILLED, reason=""):
@@ -89,13 +176,17 @@ def sign_off(order, caseworker, *, outcome=Review.Outcome.FULFILLED, reason=""):
     )
 
 
-def advance(order, leader, stage, *, measures=1, documents=1):
-    """Take the steps that come before ``stage``, so that ``stage`` is the open step."""
+def advance(order, leader, stage, *, measures=1, documents=1, complete=False):
+    """Take the steps that come before ``stage``, so that ``stage`` is the open step. The
+    measures are confirmed as not carried out (with a reason), or with ``complete`` carried out
+    first."""
     steps = STAGES[: STAGES.index(stage)]
     if "plan_measures" in steps:
         plan(order, leader, measures=measures)
     if "acknowledge" in steps:
         acknowledge(order)
     if "confirm_completion" in steps:
+        if complete:
+            complete_measures(order, leader)
         confirm(order, leader, documents=documents)
     return order

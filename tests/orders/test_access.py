@@ -94,8 +94,9 @@ def with_missing_order(url, order):
     return url.replace(f"/saker/{order.pk}/", f"/saker/{missing_pk()}/", 1)
 
 
-def step_data(step):
-    """Valid POST data for the step's form, as its actor would send it."""
+def step_data(step, order=None):
+    """Valid POST data for the step's form, as its actor would send it (at confirmation, with a
+    reason for each of ``order``'s measures that is not carried out)."""
     today = timezone.localdate()
     if step == "plan_measures":
         return {
@@ -116,6 +117,9 @@ def step_data(step):
             "note": "Kurset er gjennomført.",
             "document_kind": EvidenceDocument.Kind.CERTIFICATE,
             "files": SimpleUploadedFile("bevis.pdf", lifecycle.PDF, "application/pdf"),
+        } | {
+            f"reason_{pk}": text
+            for pk, text in (lifecycle.incomplete_reasons(order) if order else {}).items()
         }
     if step == "sign_off":
         return {"outcome": Review.Outcome.FULFILLED, "reason": ""}
@@ -238,8 +242,8 @@ def test_outsider_gets_404_on_the_open_step_at_every_stage(
     client = client_for(person(outsider))
     before = snapshot(order)
 
-    response = request(client, method, url, step_data(step))
-    missing = request(client, method, with_missing_order(url, order), step_data(step))
+    response = request(client, method, url, step_data(step, order))
+    missing = request(client, method, with_missing_order(url, order), step_data(step, order))
 
     assert response.status_code == 404
     assert missing.status_code == 404
@@ -410,7 +414,7 @@ def test_only_the_steps_own_actor_may_open_it_others_who_see_the_case_get_403(
 
     assert client.get(url).status_code == (200 if may else 403)
     if not may:
-        assert client.post(url, step_data(step)).status_code == 403
+        assert client.post(url, step_data(step, order)).status_code == 403
         assert snapshot(order) == before
 
 
@@ -423,7 +427,7 @@ def test_the_steps_actor_takes_it_with_the_same_request_outsiders_were_refused(
     task = lifecycle.open_task(order, step)
 
     response = client_for(person(STEP_ACTORS[step])).post(
-        f"/saker/{order.pk}/steg/{task.pk}/", step_data(step)
+        f"/saker/{order.pk}/steg/{task.pk}/", step_data(step, order)
     )
 
     assert response.status_code == 302

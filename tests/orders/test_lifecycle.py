@@ -39,6 +39,7 @@ from .http_flow import (
     tasks_of,
     today,
 )
+from .lifecycle import complete_measures
 
 STEPS = ("plan_measures", "acknowledge", "confirm_completion", "sign_off")
 CASE_ACTION_PATHS = ("frist/", "trekk-tilbake/", "klage/")
@@ -72,10 +73,10 @@ _DRIVER_METHOD = {
 }
 
 _STEP_DATA = {
-    "plan_measures": lambda: plan_data([course_measure(course())]),
-    "acknowledge": lambda: {"accepted": "on"},
-    "confirm_completion": lambda: confirm_data(files=pdf()),
-    "sign_off": lambda: {"outcome": "fulfilled", "reason": ""},
+    "plan_measures": lambda order: plan_data([course_measure(course())]),
+    "acknowledge": lambda order: {"accepted": "on"},
+    "confirm_completion": lambda order: confirm_data(files=pdf(), order=order),
+    "sign_off": lambda order: {"outcome": "fulfilled", "reason": ""},
 }
 
 
@@ -167,10 +168,16 @@ def test_order_goes_from_issue_to_fulfilled_through_the_web_pages(world, client_
     assert response.status_code == 302, form_errors(response)
     assert open_step_names(order) == ["confirm_completion"]
 
-    # The leader confirms completion with a course certificate.
+    # The course is carried out: the leader enrols the GP and records every meeting, the GP
+    # accepts the course terms (through the services; the measure pages are tested elsewhere).
+    complete_measures(order, leader)
+
+    # The leader confirms completion with a course certificate; no reason is asked for.
     client = client_for(leader)
     task = open_step(order, "confirm_completion")
-    assert client.get(step_url(order, task)).status_code == 200
+    page = client.get(step_url(order, task))
+    assert page.status_code == 200
+    assert [f for f in page.context["form"].fields if f.startswith("reason_")] == []
     response = client.post(
         step_url(order, task),
         {
@@ -181,7 +188,7 @@ def test_order_goes_from_issue_to_fulfilled_through_the_web_pages(world, client_
     )
     assert response.status_code == 302, form_errors(response)
     measure.refresh_from_db()
-    assert measure.status == Measure.Status.COMPLETED
+    assert (measure.status, measure.incomplete_reason) == (Measure.Status.COMPLETED, "")
     confirmation = CompletionConfirmation.objects.get(order=order)
     assert confirmation.confirmed_by == leader
     assert confirmation.note == "Kurset er gjennomført."
@@ -229,17 +236,28 @@ def test_plan_can_assign_course_and_supervision_together(order, drive, world):
         [
             course_measure(vlm, days=30),
             supervision_measure(
-                "  Dr. Kari Veileder  ", days=90, description="Ukentlig veiledning"
+                world.supervisor.hpr_number,
+                days=90,
+                description="Ukentlig veiledning",
+                agreed_sessions=6,
+                period_start=today(),
+                period_end=today() + timedelta(days=80),
             ),
         ],
     )
     assert response.status_code == 302, form_errors(response)
     measures = list(Measure.objects.filter(order=order).order_by("planned_completion"))
-    assert [(m.kind, m.course, m.supervisor_name) for m in measures] == [
-        ("course", vlm, ""),
-        ("supervision", None, "Dr. Kari Veileder"),
+    assert [(m.kind, m.course, m.supervisor, m.supervisor_name) for m in measures] == [
+        ("course", vlm, None, ""),
+        ("supervision", None, world.supervisor, world.supervisor.name),
     ]
-    assert measures[1].description == "Ukentlig veiledning"
+    supervision = measures[1]
+    assert supervision.description == "Ukentlig veiledning"
+    assert (supervision.agreed_sessions, supervision.period_start, supervision.period_end) == (
+        6,
+        today(),
+        today() + timedelta(days=80),
+    )
     assert {m.created_by for m in measures} == {world.leader}
     assert open_step_names(order) == ["acknowledge"]
 
@@ -247,16 +265,22 @@ def test_plan_can_assign_course_and_supervision_together(order, drive, world):
 def test_supervision_only_order_can_be_fulfilled(world, drive):
     order = drive.issued(number=77, requires_course=None, requires_supervision="on")
     assert (order.requires_course, order.requires_supervision) == (False, True)
+    for response in (drive.plan(order, [supervision_measure()]), drive.acknowledge(order)):
+        assert response.status_code == 302, form_errors(response)
+    # The supervisor holds the sessions and reports; the leader arranged them.
+    complete_measures(order, world.leader)
     for response in (
-        drive.plan(order, [supervision_measure()]),
-        drive.acknowledge(order),
-        drive.confirm(order, kind="report", files=pdf("veilederrapport.pdf")),
+        drive.confirm(order, kind="report", files=pdf("veilederrapport.pdf"), reasons=False),
         drive.sign_off(order),
     ):
         assert response.status_code == 302, form_errors(response)
     assert reload(order).status == PROCESS.DONE
     measure = Measure.objects.get(order=order)
-    assert (measure.kind, measure.status) == ("supervision", "completed")
+    assert (measure.kind, measure.supervisor, measure.status) == (
+        "supervision",
+        world.supervisor,
+        "completed",
+    )
     assert EvidenceDocument.objects.get(order=order).kind == "report"
 
 
@@ -281,12 +305,43 @@ def test_plan_without_confirming_receipt_is_a_form_error(order, drive):
     [
         ({"kind": "course", "course": "", "planned_completion": "2030-01-01"}, "course"),
         (
-            {"kind": "supervision", "supervisor_name": "  ", "planned_completion": "2030-01-01"},
-            "supervisor_name",
+            {"kind": "supervision", "supervisor_hpr": "", "planned_completion": "2030-01-01"},
+            "supervisor_hpr",
         ),
-        ({"kind": "supervision", "supervisor_name": "Dr. Veileder"}, "planned_completion"),
         (
-            {"kind": "", "supervisor_name": "Dr. Veileder", "planned_completion": "2030-01-01"},
+            {"kind": "supervision", "supervisor_hpr": "12ab", "planned_completion": "2030-01-01"},
+            "supervisor_hpr",
+        ),
+        (  # well-formed, but nobody is registered with it
+            {
+                "kind": "supervision",
+                "supervisor_hpr": "7654321",
+                "planned_completion": "2030-01-01",
+            },
+            "supervisor_hpr",
+        ),
+        (
+            {
+                "kind": "supervision",
+                "supervisor_hpr": "9000009",
+                "period_start": "2030-02-01",
+                "period_end": "2030-01-01",
+                "planned_completion": "2030-03-01",
+            },
+            "period_end",
+        ),
+        (
+            {
+                "kind": "supervision",
+                "supervisor_hpr": "9000009",
+                "agreed_sessions": "0",
+                "planned_completion": "2030-03-01",
+            },
+            "agreed_sessions",
+        ),
+        ({"kind": "supervision", "supervisor_hpr": "9000009"}, "planned_completion"),
+        (
+            {"kind": "", "supervisor_hpr": "9000009", "planned_completion": "2030-01-01"},
             "kind",
         ),
     ],
@@ -431,7 +486,7 @@ def test_old_step_urls_of_a_fulfilled_case_refuse_posts_and_change_nothing(
         name = task.flow_task.name
         client = client_for(party[name])
         assert _refused(client.get(step_url(order, task)))
-        response = client.post(step_url(order, task), _STEP_DATA[name]())
+        response = client.post(step_url(order, task), _STEP_DATA[name](order))
         assert _refused(response), (name, response.status_code)
         assert snapshot(order) == before
 
@@ -576,7 +631,7 @@ def test_withdrawn_case_refuses_every_step_and_case_action(
         for user in everyone:
             client = client_for(user)
             assert _refused(client.get(step_url(order, task)))
-            assert _refused(client.post(step_url(order, task), _STEP_DATA[name]()))
+            assert _refused(client.post(step_url(order, task), _STEP_DATA[name](order)))
     for user in everyone:
         assert _refused(drive.extend(order, order.deadline + timedelta(days=10), user=user))
         assert _refused(drive.withdraw(order, reason="En gang til", user=user))
@@ -1000,7 +1055,7 @@ def test_party_who_sees_the_order_gets_403_on_someone_elses_step(
     client = client_for(getattr(world, who))
     assert client.get(case_url(order)).status_code == 200
     assert client.get(step_url(order, task)).status_code == 403
-    assert client.post(step_url(order, task), _STEP_DATA[step]()).status_code == 403
+    assert client.post(step_url(order, task), _STEP_DATA[step](order)).status_code == 403
     assert snapshot(order) == before
     assert task.pk not in [t.pk for t in client.get("/oppgaver/").context["page"].object_list]
 
@@ -1014,7 +1069,7 @@ def test_user_who_cannot_see_the_order_gets_404_on_step(order_at, client_for, wo
     client = client_for(getattr(world, who))
     assert client.get(case_url(order)).status_code == 404
     assert client.get(step_url(order, task)).status_code == 404
-    assert client.post(step_url(order, task), _STEP_DATA[step]()).status_code == 404
+    assert client.post(step_url(order, task), _STEP_DATA[step](order)).status_code == 404
     assert snapshot(order) == before
 
 
@@ -1024,7 +1079,7 @@ def test_anonymous_user_is_sent_to_login_from_step(order_at, client, step):
     client.logout()
     task = open_step(order, step)
     before = snapshot(order)
-    response = client.post(step_url(order, task), _STEP_DATA[step]())
+    response = client.post(step_url(order, task), _STEP_DATA[step](order))
     assert response.status_code == 302
     assert response["Location"].startswith("/logg-inn/?next=")
     assert snapshot(order) == before

@@ -121,7 +121,7 @@ def test_the_leader_sees_the_gp_offices_gps_and_orders_of_their_municipality(
         ["9200003"],
     ]
     assert sorted(p.pk for p in context["without_office"]) == sorted(
-        [world.gp.pk, world.other_gp.pk]
+        [world.gp.pk, world.other_gp.pk, world.supervisor.pk]
     )
     assert page_orders(response) == [order.pk]
     (shown,) = context["page"].object_list

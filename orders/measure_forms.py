@@ -1,0 +1,270 @@
+"""Forms for the measure page: one small form per action. Each knows the measure it acts on
+and gives the service its keyword arguments through ``arguments()``."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext_lazy as _
+
+from courses.models import CourseMeeting, EvidenceDocument, SupervisionSession
+from courses.validators import evidence_content_type
+
+from .forms import DateInput
+
+
+class MeasureForm(forms.Form):
+    """Base: ``measure`` in, the service's keyword arguments out."""
+
+    def __init__(self, *args, measure, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.measure = measure
+
+    def arguments(self) -> dict:
+        return dict(self.cleaned_data)
+
+
+def _not_in_future(value):
+    if value and value > timezone.localdate():
+        raise ValidationError(_("The date cannot be in the future."))
+
+
+class EnrolForm(MeasureForm):
+    enrolled_on = forms.DateField(label=_("Enrolled on"), widget=DateInput())
+
+    def __init__(self, *args, measure, **kwargs):
+        kwargs.setdefault(
+            "initial",
+            {
+                "enrolled_on": measure.enrolled_on,
+                "group_name": measure.group_name,
+                "group_leader": measure.group_leader,
+            },
+        )
+        super().__init__(*args, measure=measure, **kwargs)
+        self.meeting_count = measure.course.meeting_count
+        if not self.meeting_count:
+            return
+        self.fields["group_name"] = forms.CharField(label=_("Peer group"), max_length=200)
+        self.fields["group_leader"] = forms.CharField(label=_("Group leader"), max_length=200)
+        dates = {m.number: m.date for m in measure.meetings.all()}
+        for number in range(1, self.meeting_count + 1):
+            self.fields[f"meeting_{number}"] = forms.DateField(
+                label=_("Meeting %(n)s") % {"n": number},
+                widget=DateInput(),
+                initial=dates.get(number),
+            )
+
+    def meeting_fields(self):
+        return [self[f"meeting_{n}"] for n in range(1, self.meeting_count + 1)]
+
+    def other_fields(self):
+        return [f for f in self if not f.name.startswith("meeting_")]
+
+    def clean(self):
+        data = super().clean()
+        dates = [data.get(f"meeting_{n}") for n in range(1, self.meeting_count + 1)]
+        for number in range(2, self.meeting_count + 1):
+            before, this = dates[number - 2], dates[number - 1]
+            if before and this and this < before:
+                self.add_error(
+                    f"meeting_{number}",
+                    _("Meeting %(n)s cannot be before meeting %(m)s.")
+                    % {"n": number, "m": number - 1},
+                )
+        return data
+
+    def arguments(self):
+        data = self.cleaned_data
+        return {
+            "enrolled_on": data["enrolled_on"],
+            "group_name": data.get("group_name", ""),
+            "group_leader": data.get("group_leader", ""),
+            "meeting_dates": [data[f"meeting_{n}"] for n in range(1, self.meeting_count + 1)],
+        }
+
+
+class AcceptTermsForm(MeasureForm):
+    accepted = forms.BooleanField(
+        error_messages={"required": _("Tick the box to accept the course terms.")}
+    )
+
+    def __init__(self, *args, measure, **kwargs):
+        super().__init__(*args, measure=measure, **kwargs)
+        self.fields["accepted"].label = _(
+            "I have read the course terms from %(provider)s and accept them."
+        ) % {"provider": measure.course.get_provider_display()}
+
+    def arguments(self):
+        return {}
+
+
+class AttendanceForm(MeasureForm):
+    attendance = forms.ChoiceField(
+        choices=[
+            (CourseMeeting.Attendance.ATTENDED, _("Attended")),
+            (CourseMeeting.Attendance.ABSENT, _("Absent")),
+        ],
+        widget=forms.RadioSelect,
+    )
+    absence_reason = forms.CharField(
+        label=_("Reason for absence"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Required when the doctor was absent."),
+    )
+
+    def __init__(self, *args, measure, meeting, **kwargs):
+        recorded = meeting.attendance != CourseMeeting.Attendance.UNKNOWN
+        kwargs.setdefault(
+            "initial",
+            {
+                "attendance": meeting.attendance if recorded else None,
+                "absence_reason": meeting.absence_reason,
+            },
+        )
+        super().__init__(*args, measure=measure, **kwargs)
+        self.meeting = meeting
+        self.fields["attendance"].label = _("Attendance at meeting %(n)s (%(date)s)") % {
+            "n": meeting.number,
+            "date": date_format(meeting.date),
+        }
+
+    def clean(self):
+        data = super().clean()
+        if (
+            data.get("attendance") == CourseMeeting.Attendance.ABSENT
+            and not data.get("absence_reason", "").strip()
+        ):
+            self.add_error("absence_reason", _("Give the reason for the absence."))
+        return data
+
+    def arguments(self):
+        return {
+            "meeting": self.meeting,
+            "attendance": self.cleaned_data["attendance"],
+            "absence_reason": self.cleaned_data["absence_reason"],
+        }
+
+
+class CompletionForm(MeasureForm):
+    completed_on = forms.DateField(
+        label=_("Completed on"), widget=DateInput(), validators=[_not_in_future]
+    )
+
+    def __init__(self, *args, measure, **kwargs):
+        kwargs.setdefault("initial", {"completed_on": measure.completed_on})
+        super().__init__(*args, measure=measure, **kwargs)
+
+
+class ArrangeSupervisionForm(MeasureForm):
+    agreed_sessions = forms.IntegerField(
+        label=_("Agreed number of sessions"), min_value=1, max_value=100
+    )
+    period_start = forms.DateField(label=_("Supervision from"), widget=DateInput())
+    period_end = forms.DateField(label=_("Supervision to"), widget=DateInput())
+
+    def __init__(self, *args, measure, **kwargs):
+        kwargs.setdefault(
+            "initial",
+            {
+                "agreed_sessions": measure.agreed_sessions,
+                "period_start": measure.period_start,
+                "period_end": measure.period_end,
+            },
+        )
+        super().__init__(*args, measure=measure, **kwargs)
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("period_start"), data.get("period_end")
+        if start and end and end < start:
+            self.add_error("period_end", _("The period must end after it starts."))
+        return data
+
+
+class SessionForm(MeasureForm):
+    date = forms.DateField(label=_("Date"), widget=DateInput())
+    duration_minutes = forms.IntegerField(
+        label=_("Duration in minutes"), min_value=1, max_value=600
+    )
+    topic = forms.CharField(label=_("Topic"), max_length=300)
+    status = forms.ChoiceField(
+        label=_("Was the session held?"),
+        choices=SupervisionSession.Status.choices,
+        widget=forms.RadioSelect,
+    )
+
+    def clean(self):
+        data = super().clean()
+        day = data.get("date")
+        if data.get("status") == SupervisionSession.Status.HELD and day:
+            if day > timezone.localdate():
+                self.add_error(
+                    "date", _("A session can be recorded as held once it has taken place.")
+                )
+        return data
+
+
+class ReportForm(MeasureForm):
+    report = forms.CharField(
+        label=_("Final report"),
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_("How the supervision went and whether its aims were reached."),
+    )
+
+    def __init__(self, *args, measure, **kwargs):
+        kwargs.setdefault("initial", {"report": measure.final_report})
+        super().__init__(*args, measure=measure, **kwargs)
+
+
+class DocumentForm(MeasureForm):
+    """Upload a document for the measure. A supervisor uploads reports only."""
+
+    kind = forms.ChoiceField(label=_("Kind of document"), choices=EvidenceDocument.Kind.choices)
+    file = forms.FileField(
+        label=_("File"), help_text=_("A PDF or an image, such as a scan or a photo.")
+    )
+    supersedes = forms.ModelChoiceField(
+        queryset=EvidenceDocument.objects.none(),
+        label=_("Replaces"),
+        required=False,
+        empty_label=_("Nothing – a new document"),
+        help_text=_("The replaced document stays on record, marked as replaced."),
+    )
+
+    def __init__(self, *args, measure, reports_only=False, **kwargs):
+        super().__init__(*args, measure=measure, **kwargs)
+        self.fields["kind"].initial = (
+            EvidenceDocument.Kind.SUPERVISOR_REPORT
+            if not measure.is_course
+            else EvidenceDocument.Kind.ATTENDANCE_LIST
+            if measure.course.meeting_count
+            else EvidenceDocument.Kind.CERTIFICATE
+        )
+        replaceable = measure.documents.filter(superseded_by__isnull=True)
+        if reports_only:
+            self.fields["kind"].choices = [
+                c
+                for c in self.fields["kind"].choices
+                if c[0] == EvidenceDocument.Kind.SUPERVISOR_REPORT
+            ]
+            replaceable = replaceable.filter(kind=EvidenceDocument.Kind.SUPERVISOR_REPORT)
+        self.fields["supersedes"].queryset = replaceable.order_by("uploaded_at", "pk")
+        self.fields["supersedes"].label_from_instance = lambda d: (
+            f"{d.original_name} ({d.get_kind_display()}, "
+            f"{date_format(timezone.localdate(d.uploaded_at))})"
+        )
+
+    def clean_file(self):
+        file = self.cleaned_data["file"]
+        evidence_content_type(file)
+        return file
+
+    def arguments(self):
+        data = self.cleaned_data
+        return {
+            "uploaded_file": data["file"],
+            "kind": data["kind"],
+            "supersedes": data["supersedes"],
+        }

@@ -1,0 +1,254 @@
+"""The measure page (tiltak): what a course or a supervision arrangement has come to, and the
+small forms through which the municipality, the doctor and the supervisor record their part.
+Also "Mine kurs og veiledning", the doctor's and the supervisor's own list of measures."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_safe
+from viewflow.workflow.exceptions import FlowLockFailed
+
+import audit
+from courses.models import Measure
+
+from . import access, selectors, services
+from . import measure_forms as forms
+from .views import BUSY_MESSAGE, form_errors_from, page_of, probed, visible_order
+
+CLOSED_MESSAGE = _("The case is closed; nothing was changed.")
+NOT_OPEN_MESSAGE = _("That cannot be recorded for this measure now; nothing was changed.")
+
+
+def _measure_is_open(measure):
+    return measure.status == Measure.Status.PLANNED
+
+
+def _record_attendance(*, measure, **arguments):
+    return services.record_attendance(**arguments)
+
+
+@dataclass(frozen=True)
+class Action:
+    """One thing recorded on a measure: who may (an orders.access rule), when it applies,
+    the form that parses it and the service that writes it."""
+
+    form: type
+    service: Any
+    permitted: Any
+    applies: Any
+    done: Any
+    anchor: str
+    form_options: Any = field(default=lambda allowed: {})
+
+
+ACTIONS = {
+    "enrol": Action(
+        forms.EnrolForm,
+        services.enrol_in_course,
+        access.may_manage_measure,
+        lambda m: m.is_course and _measure_is_open(m),
+        _("The enrolment is saved."),
+        "pamelding",
+    ),
+    "accept_terms": Action(
+        forms.AcceptTermsForm,
+        services.accept_course_terms,
+        access.may_accept_terms,
+        lambda m: m.is_course and m.enrolled_on and not m.terms_accepted_at and _measure_is_open(m),
+        _("You have accepted the course terms."),
+        "vilkar",
+    ),
+    "attendance": Action(
+        forms.AttendanceForm,
+        _record_attendance,
+        access.may_manage_measure,
+        lambda m: m.is_course and m.course.meeting_count and _measure_is_open(m),
+        _("The attendance is recorded."),
+        "oppmote",
+    ),
+    "completion": Action(
+        forms.CompletionForm,
+        services.record_course_completion,
+        access.may_manage_measure,
+        lambda m: m.is_course and not m.course.meeting_count and _measure_is_open(m),
+        _("The completion date is recorded."),
+        "fullfort",
+    ),
+    "arrange": Action(
+        forms.ArrangeSupervisionForm,
+        services.arrange_supervision,
+        access.may_manage_measure,
+        lambda m: not m.is_course and _measure_is_open(m),
+        _("The supervision arrangement is saved."),
+        "avtale",
+    ),
+    "session": Action(
+        forms.SessionForm,
+        services.record_supervision_session,
+        access.may_log_supervision,
+        lambda m: not m.is_course and _measure_is_open(m),
+        _("The session is recorded."),
+        "ny-time",
+    ),
+    "report": Action(
+        forms.ReportForm,
+        services.submit_supervision_report,
+        access.may_log_supervision,
+        lambda m: not m.is_course and _measure_is_open(m),
+        _("The final report is submitted."),
+        "rapport",
+    ),
+    "document": Action(
+        forms.DocumentForm,
+        services.add_measure_document,
+        access.may_add_measure_document,
+        lambda m: True,
+        _("The document is uploaded."),
+        "nytt-dokument",
+        lambda allowed: {"reports_only": not allowed(access.may_manage_measure)},
+    ),
+}
+
+
+def _measure_of(order, measure_pk) -> Measure:
+    measures = order.measures.select_related("course", "supervisor").prefetch_related(
+        "meetings", "sessions"
+    )
+    return get_object_or_404(measures, pk=measure_pk)
+
+
+def _visible_measure(request, pk, measure_pk, action):
+    """The order and its measure, or 404 (logged) — also for a measure of another order."""
+    order = visible_order(request, pk, action=action)
+    target = f"measure:{measure_pk}"
+    return order, probed(request, order, action, target, _measure_of, measure_pk)
+
+
+def _rules(user, order, measure):
+    """``allowed(rule)``: an orders.access rule's answer for this user and measure, asked once
+    (each answer may cost a permission query)."""
+    answers = {}
+
+    def allowed(rule):
+        if rule not in answers:
+            answers[rule] = rule(user, order, measure)
+        return answers[rule]
+
+    return allowed
+
+
+def _form(name, allowed, measure, data=None, files=None, meeting=None):
+    action = ACTIONS[name]
+    prefix = f"meeting-{meeting.number}" if meeting else name
+    options = {"meeting": meeting} if meeting else {}
+    options.update(action.form_options(allowed))
+    return action.form(data, files, measure=measure, prefix=prefix, **options)
+
+
+def _offered_forms(allowed, order, measure, bound):
+    """The forms of the actions this user may take on this measure now; ``bound`` (a form
+    posted with errors) takes the place of its blank one."""
+    if access.is_closed(order):
+        return {}, [(meeting, None) for meeting in measure.meetings.all()]
+    offered = {
+        name: bound.get(name) or _form(name, allowed, measure)
+        for name, action in ACTIONS.items()
+        if name != "attendance" and action.applies(measure) and allowed(action.permitted)
+    }
+    attendance = ACTIONS["attendance"]
+    may_record = attendance.applies(measure) and allowed(attendance.permitted)
+    return offered, [
+        (meeting, _attendance_form(allowed, measure, meeting, bound) if may_record else None)
+        for meeting in measure.meetings.all()
+    ]
+
+
+def _attendance_form(allowed, measure, meeting, bound):
+    """Attendance is recorded once the meeting has taken place."""
+    form = bound.get(f"meeting-{meeting.pk}")
+    if form is None and meeting.date <= timezone.localdate():
+        form = _form("attendance", allowed, measure, meeting=meeting)
+    return form
+
+
+def _measure_page(request, order, measure, bound=None):
+    selectors.with_progress([measure])
+    allowed = _rules(request.user, order, measure)
+    offered, meetings = _offered_forms(allowed, order, measure, bound or {})
+    documents = measure.documents.select_related("uploaded_by", "supersedes", "superseded_by")
+    context = {
+        "order": order,
+        "measure": measure,
+        "closed": access.is_closed(order),
+        "forms": offered,
+        "meetings": meetings,
+        "may_record_attendance": any(form for _meeting, form in meetings),
+        "bound": next(iter((bound or {}).values()), None),
+        "documents": list(documents),
+    }
+    return render(request, "orders/measure_detail.html", context)
+
+
+@login_required
+@require_safe
+def measure_detail(request, pk, measure_pk):
+    order, measure = _visible_measure(request, pk, measure_pk, "view_measure")
+    audit.record(request=request, action="view_measure", target=measure, case=order)
+    return _measure_page(request, order, measure)
+
+
+@login_required
+def measure_action(request, pk, measure_pk, action, meeting_pk=None):
+    """POST one action on the measure; on errors the measure page shows the form again."""
+    order, measure = _visible_measure(request, pk, measure_pk, f"measure_{action}")
+    back = redirect("orders:measure_detail", pk=order.pk, measure_pk=measure.pk)
+    meeting = get_object_or_404(measure.meetings.all(), pk=meeting_pk) if meeting_pk else None
+    if request.method != "POST":
+        return back
+    if access.is_closed(order):
+        messages.warning(request, CLOSED_MESSAGE)
+        return back
+    allowed = _rules(request.user, order, measure)
+    if not allowed(ACTIONS[action].permitted):
+        raise PermissionDenied
+    if not ACTIONS[action].applies(measure):
+        messages.warning(request, NOT_OPEN_MESSAGE)
+        return back
+    form = _form(action, allowed, measure, request.POST, request.FILES, meeting)
+    if form.is_valid():
+        try:
+            ACTIONS[action].service(measure=measure, acting_user=request.user, **form.arguments())
+        except services.StepNotOpen:
+            messages.warning(request, CLOSED_MESSAGE)
+            return back
+        except FlowLockFailed:
+            messages.warning(request, BUSY_MESSAGE)
+        except ValidationError as error:
+            form_errors_from(error, form)
+        else:
+            messages.success(request, ACTIONS[action].done)
+            return back
+    key = f"meeting-{meeting.pk}" if meeting else action
+    return _measure_page(request, order, measure, bound={key: form})
+
+
+@login_required
+@require_safe
+def my_measures(request):
+    """Mine kurs og veiledning: the measures of orders about me, and those I supervise."""
+    visible = access.orders_visible_to(request.user)
+    own = selectors.with_progress(
+        list(selectors.measures_in(visible.filter(health_personnel__user=request.user)))
+    )
+    page = page_of(request, selectors.measures_in(visible).filter(supervisor__user=request.user))
+    page.object_list = selectors.with_progress(list(page.object_list))
+    for m in own + page.object_list:
+        m.case_closed = access.is_closed(m.order)
+    context = {"own": own, "page": page}
+    return render(request, "orders/my_measures.html", context)
