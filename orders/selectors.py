@@ -8,7 +8,7 @@ from viewflow.workflow.models import Task
 from viewflow.workflow.status import PROCESS
 
 from audit import timeline
-from courses.models import EvidenceDocument, Measure
+from courses.models import CourseMeeting, EvidenceDocument, Measure, SupervisionSession
 
 from . import access
 from .models import Appeal, Order
@@ -208,13 +208,44 @@ def timeline_for(order, *, kinds=()) -> list[timeline.Entry]:
             ],
         ),
         "workflow": lambda: _task_entries(order),
-        "measure": lambda: timeline.history_entries(
-            Measure.history.filter(order_id=order.pk),
-            kind="measure",
-            created=_("Measure added"),
-            changed=_("Measure changed"),
-            fields=["kind", "course", "supervisor_name", "planned_completion", "status"],
-            text="description",
+        "measure": lambda: (
+            timeline.history_entries(
+                Measure.history.filter(order_id=order.pk),
+                kind="measure",
+                created=_("Measure added"),
+                changed=_("Measure changed"),
+                fields=[
+                    "kind",
+                    "course",
+                    "supervisor_name",
+                    "planned_completion",
+                    "enrolled_on",
+                    "group_name",
+                    "terms_accepted_at",
+                    "completed_on",
+                    "agreed_sessions",
+                    "period_end",
+                    "report_submitted_at",
+                    "status",
+                    "incomplete_reason",
+                ],
+                text="description",
+            )
+            + timeline.history_entries(
+                CourseMeeting.history.filter(measure__order_id=order.pk),
+                kind="measure",
+                created=_("Course meeting scheduled"),
+                changed=_("Course meeting changed"),
+                fields=["date", "attendance", "absence_reason"],
+            )
+            + timeline.history_entries(
+                SupervisionSession.history.filter(measure__order_id=order.pk),
+                kind="measure",
+                created=_("Supervision session recorded"),
+                changed=_("Supervision session changed"),
+                fields=["date", "duration_minutes", "topic", "status"],
+                text="topic",
+            )
         ),
         "document": lambda: timeline.history_entries(
             EvidenceDocument.history.filter(order_id=order.pk),

@@ -227,7 +227,10 @@ def test_case_page_timeline_names_the_users_who_acted(lived, client_for, world):
     for entry in timeline:
         by_kind.setdefault(entry.kind, set()).add(entry.who)
     assert by_kind["order"] == {world.caseworker}
-    assert by_kind["measure"] == {world.leader}
+    # The leader plans, enrols and records meetings; the GP accepts the course terms; the
+    # supervisor logs the sessions and the report.
+    supervisor = world.supervisor.__class__.objects.get(pk=world.supervisor.pk).user
+    assert by_kind["measure"] == {world.leader, world.gp_user, supervisor}
     assert by_kind["document"] == {world.leader}
     assert by_kind["decision"] == {world.leader, world.caseworker}
     # Workflow steps: the leader planned and confirmed, the GP accepted, the caseworker signed off.
