@@ -24,7 +24,7 @@ class AccessEvent(models.Model):
     target_id = models.CharField(_("object id"), max_length=50, db_index=True)
     case_id = models.CharField(_("case"), max_length=50, blank=True, db_index=True)
     outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices)
-    ip_address = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
 
     class Meta:
         ordering = ["-at", "-pk"]
