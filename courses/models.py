@@ -8,6 +8,7 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -144,6 +145,16 @@ class Measure(models.Model):
         if self.kind == self.Kind.COURSE:
             return str(self.course)
         return _("Supervision by %(name)s") % {"name": self.supervisor_name}
+
+    def clean(self):
+        if (
+            self.supervisor_id is not None
+            and self.order_id is not None
+            and self.supervisor_id == self.order.health_personnel_id
+        ):
+            raise ValidationError(
+                {"supervisor": _("The person under the order cannot be their own supervisor.")}
+            )
 
     @property
     def is_course(self):

@@ -108,7 +108,13 @@ def ensure_login(*, acting_user, personnel) -> User:
         return personnel.user
     first, _space, last = personnel.name.rpartition(" ")
     with audit.acting_as(acting_user), transaction.atomic():
-        user = User(username=f"hpr{personnel.hpr_number}", first_name=first or last, last_name=last)
+        # hpr<number>, or hpr<number>-2, … if an unlinked login already has the name.
+        base = username = f"hpr{personnel.hpr_number}"
+        suffix = 1
+        while User.objects.filter(username=username).exists():
+            suffix += 1
+            username = f"{base}-{suffix}"
+        user = User(username=username, first_name=first or last, last_name=last)
         user.set_unusable_password()
         user.save()
         personnel.user = user

@@ -150,6 +150,10 @@ class MeasureForm(forms.Form):
         label=_("Planned completion"), required=False, widget=DateInput()
     )
 
+    def __init__(self, *args, personnel=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.personnel = personnel
+
     def clean(self):
         data = super().clean()
         kind = data.get("kind")
@@ -172,6 +176,10 @@ class MeasureForm(forms.Form):
                 self.add_error("supervisor_hpr", _("Give the supervisor's HPR number."))
             return
         data["supervisor"] = HealthPersonnel.objects.filter(hpr_number=hpr).first()
+        if data["supervisor"] is not None and data["supervisor"] == self.personnel:
+            self.add_error(
+                "supervisor_hpr", _("The person under the order cannot be their own supervisor.")
+            )
         if data["supervisor"] is None:
             self.add_error(
                 "supervisor_hpr",

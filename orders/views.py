@@ -179,7 +179,11 @@ STEPS = {
         "template": "orders/step_plan_measures.html",
         "forms": lambda request, order, bound: {
             "form": forms.PlanReceiptForm(_data(request, bound)[0]),
-            "formset": forms.MeasureFormSet(_data(request, bound)[0], prefix="tiltak"),
+            "formset": forms.MeasureFormSet(
+                _data(request, bound)[0],
+                prefix="tiltak",
+                form_kwargs={"personnel": order.health_personnel},
+            ),
         },
         "service": services.plan_measures,
         "arguments": lambda f: {"measures": f["formset"].measures()},

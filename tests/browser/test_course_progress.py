@@ -27,7 +27,12 @@ def test_leader_enrols_gp_accepts_and_three_meetings_complete_the_course(
     browser_world, live_server, page, artifacts_dir
 ):
     world = browser_world
-    course = Course.objects.filter(format=Course.Format.QUALITY_PACKAGE, active=True).first()
+    # Transactional browser tests empty the seeded catalog between tests; make sure it's there.
+    course, _ = Course.objects.update_or_create(
+        provider=Course.Provider.SKIL,
+        title="Vanedannende legemidler (VLM)",
+        defaults={"format": Course.Format.QUALITY_PACKAGE, "active": True},
+    )
     order = factories.issue_order(
         caseworker=world.caseworker, authority=world.authority, personnel=world.gp, number=880
     )

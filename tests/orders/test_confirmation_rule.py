@@ -405,15 +405,6 @@ def test_a_supervisor_with_a_login_keeps_it_and_a_second_order_adds_to_what_they
     assert [client.get(case_url(o)).status_code for o in (first, second, third)] == [200, 200, 404]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: the health personnel the order is about can be named as their own supervisor "
-        "(MeasureForm/add_measures accept supervisor_hpr == the GP's HPR number); the GP then "
-        "logs the sessions and the final report of their own supervision and completes it. "
-        "Fix: refuse it in courses/models.py Measure.clean() (or orders.services.plan_measures)."
-    ),
-)
 def test_the_gp_cannot_be_named_as_their_own_supervisor(order, drive, world):
     before = snapshot(order)
     response = drive.plan(order, [supervision_measure(world.gp.hpr_number)])
@@ -422,15 +413,6 @@ def test_the_gp_cannot_be_named_as_their_own_supervisor(order, drive, world):
     assert not Measure.objects.filter(order=order).exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: municipalities/appointments.py ensure_login creates User(username='hpr<number>') "
-        "without checking the name is free; when another login already has it, plan_measures "
-        "fails with an IntegrityError (a 500). Fix: choose a free username (or refuse with a "
-        "ValidationError on supervisor_hpr)."
-    ),
-)
 def test_planning_survives_a_login_that_already_has_the_supervisors_username(order, drive, world):
     from tests import factories
 
