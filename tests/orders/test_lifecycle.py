@@ -413,6 +413,20 @@ def test_confirm_refuses_an_upload_that_is_not_a_pdf_or_image(order_at, drive, n
     assert snapshot(order) == before
 
 
+def test_confirm_refuses_an_oversize_file_with_the_limit_in_the_message(order_at, drive, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.EVIDENCE_MAX_BYTES = 1024
+    order = order_at("confirm_completion")
+    before = snapshot(order)
+    upload = SimpleUploadedFile("stor.pdf", b"%PDF-1.4\n" + b"0" * 2048, "application/pdf")
+    response = drive.confirm(order, files=upload)
+    assert response.status_code == 200
+    (message,) = response.context["form"].errors["files"]
+    assert "stor.pdf" in message and "1,0" in message  # names the file and the 1 KB limit
+    assert snapshot(order) == before
+
+
 def test_confirm_with_several_files_keeps_each_as_a_document(order_at, drive):
     order = order_at("confirm_completion")
     response = drive.confirm(
