@@ -2,6 +2,7 @@
 
 from django.db.models import Q
 
+from .access import codename
 from .models import (
     ACT_FOR_AUTHORITY,
     AuthorityGroupObjectPermission,
@@ -13,12 +14,12 @@ from .models import (
 def caseworkers_of(authorities):
     """Users who act as caseworker for any of ``authorities`` (a queryset), directly or
     through a group."""
-    codename = ACT_FOR_AUTHORITY.split(".")[1]
+    name = codename(ACT_FOR_AUTHORITY)
     direct = AuthorityUserObjectPermission.objects.filter(
-        content_object__in=authorities, permission__codename=codename
+        content_object__in=authorities, permission__codename=name
     )
     via_group = AuthorityGroupObjectPermission.objects.filter(
-        content_object__in=authorities, permission__codename=codename
+        content_object__in=authorities, permission__codename=name
     )
     return (
         User.objects.filter(

@@ -11,7 +11,7 @@ from viewflow.workflow.fields import get_task_ref
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import PROCESS, STATUS
 
-from municipalities.access import caseworker_authorities, granted_q
+from municipalities.access import caseworker_authorities, codename, granted_q
 from municipalities.models import ACT_FOR_AUTHORITY, ACT_FOR_MUNICIPALITY, Authority, Municipality
 
 from .flows import AUTHORITY_STEPS, MUNICIPAL_STEPS, PERSONNEL_STEPS, OrderFlow
@@ -23,10 +23,6 @@ from .models import (
 )
 
 OPEN_TASK_STATUSES = (STATUS.NEW, STATUS.ASSIGNED)
-
-
-def _codename(perm: str) -> str:
-    return perm.split(".", 1)[1]
 
 
 def _authority_q(user, prefix="issuing_authority") -> Q:
@@ -41,8 +37,8 @@ def _order_grant_q(user, prefix="pk", perm=None) -> Q:
     direct = OrderUserObjectPermission.objects.filter(user=user)
     via_group = OrderGroupObjectPermission.objects.filter(group__user=user)
     if perm is not None:
-        direct = direct.filter(permission__codename=_codename(perm))
-        via_group = via_group.filter(permission__codename=_codename(perm))
+        direct = direct.filter(permission__codename=codename(perm))
+        via_group = via_group.filter(permission__codename=codename(perm))
     return Q(**{f"{prefix}__in": direct.values("content_object_id")}) | Q(
         **{f"{prefix}__in": via_group.values("content_object_id")}
     )
