@@ -1,28 +1,73 @@
 """Audit: the access log and the acting user for change history.
 
-Other apps call :func:`record` and :func:`acting_as`; this app imports none of them.
+Other apps call :func:`record` and :func:`acting_as`; this app imports none of them. Who acted
+in which capacity is theirs to say: they pass a :class:`Capacity`.
 """
 
+import logging
+from dataclasses import dataclass
 
-def record(*, request, action, target, outcome="shown", case=None):
-    """Write one access event. Raises if it cannot be written, so the caller shows nothing."""
-    from .models import AccessEvent
+logger = logging.getLogger(__name__)
 
-    user = request.user if request.user.is_authenticated else None
+
+@dataclass(frozen=True)
+class Capacity:
+    """The role someone acted in, the organisation's name, and the authority that oversees it."""
+
+    role: str = ""
+    organisation: str = ""
+    authority_id: int | None = None
+
+
+class AuditWriteFailed(Exception):
+    """The access event could not be stored, so the data must not be shown."""
+
+
+def record(
+    *,
+    request=None,
+    user=None,
+    action,
+    target,
+    outcome="shown",
+    case=None,
+    capacity=None,
+    detail="",
+):
+    """Write one access event as the next link of the chain.
+
+    Raises :class:`AuditWriteFailed` if it cannot be written: the caller must not show the
+    data (the middleware answers 503).
+    """
+    from django.db import DatabaseError
+
+    from . import chain
+
+    if user is None and request is not None and request.user.is_authenticated:
+        user = request.user
     if isinstance(target, str):
         # A target that could not be looked up (refused or missing): "kind:identifier".
         target_type, _, target_id = target.partition(":")
     else:
         target_type, target_id = target._meta.label_lower, str(target.pk)
-    return AccessEvent.objects.create(
-        user=user,
-        action=action,
-        target_type=target_type,
-        target_id=target_id[:50],
-        case_id=str(case.pk) if case is not None else "",
-        outcome=outcome,
-        ip_address=request.META.get("REMOTE_ADDR") or None,
-    )
+    capacity = capacity or Capacity()
+    try:
+        return chain.append(
+            user=user,
+            role=capacity.role,
+            organisation=capacity.organisation[:200],
+            authority_id=capacity.authority_id,
+            action=action,
+            target_type=target_type[:50],
+            target_id=target_id[:50],
+            case_id=str(case.pk) if case is not None else "",
+            outcome=outcome,
+            ip_address=(request.META.get("REMOTE_ADDR") or None) if request else None,
+            detail=detail[:500],
+        )
+    except DatabaseError as error:
+        logger.exception("Access event %s on %s could not be written", action, target_type)
+        raise AuditWriteFailed(action) from error
 
 
 def acting_as(user):

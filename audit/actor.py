@@ -4,6 +4,7 @@
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+import pgtrigger
 from simple_history.models import HistoricalRecords
 
 _acting_user: ContextVar = ContextVar("acting_user", default=None)
@@ -28,6 +29,19 @@ def _history_user(instance=None, request=None, **kwargs):
     return None
 
 
+class AppendOnlyHistoricalRecords(HistoricalRecords):
+    """History rows are written once and never changed or removed: on PostgreSQL a trigger on
+    every history table refuses UPDATE and DELETE (so deleting a user who appears in history
+    fails too; people are deactivated, not deleted)."""
+
+    def get_meta_options(self, model):
+        options = super().get_meta_options(model)
+        options["triggers"] = [
+            pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete)
+        ]
+        return options
+
+
 def history_records(**kwargs) -> HistoricalRecords:
     """simple-history for a domain model, recording the acting user."""
-    return HistoricalRecords(get_user=_history_user, **kwargs)
+    return AppendOnlyHistoricalRecords(get_user=_history_user, **kwargs)

@@ -1,16 +1,67 @@
-"""The access log: one row per read of a case or document, shown or refused."""
+"""The access log: one row per read of a case or document, shown or refused, chained by hash
+so that a changed, removed or inserted row shows (Normen: logs must be tamper-evident)."""
 
+import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
-class AccessEvent(models.Model):
+# On PostgreSQL the database itself refuses to change or remove a row; only archive_audit may
+# remove events, under pgtrigger.ignore and after writing them to a file.
+def append_only_trigger():
+    return pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete)
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnly(f"{self.model.__name__} rows are never changed.")
+
+    def delete(self):
+        raise AppendOnly(f"{self.model.__name__} rows are removed only by archive_audit.")
+
+    def bulk_update(self, *args, **kwargs):
+        raise AppendOnly(f"{self.model.__name__} rows are never changed.")
+
+
+class AppendOnly(Exception):
+    pass
+
+
+class AppendOnlyModel(models.Model):
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnly(f"{type(self).__name__} rows are never changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnly(f"{type(self).__name__} rows are removed only by archive_audit.")
+
+
+class Role(models.TextChoices):
+    """The capacity someone acted in when the event was written."""
+
+    CASEWORKER = "caseworker", _("Caseworker")
+    ADMINISTRATOR = "administrator", _("Administrator")
+    SECURITY_OFFICER = "security_officer", _("Security officer")
+    LEADER = "leader", _("Municipal leader")
+    PERSONNEL = "personnel", _("The health personnel concerned")
+    SUPERVISOR = "supervisor", _("Supervisor")
+    NONE = "", _("No role")
+
+
+class AccessEvent(AppendOnlyModel):
     class Outcome(models.TextChoices):
         SHOWN = "shown", _("shown")
         REFUSED = "refused", _("refused")
 
-    at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    sequence = models.PositiveBigIntegerField(_("sequence number"), unique=True)
+    at = models.DateTimeField(_("time"), db_index=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("user"),
@@ -19,17 +70,65 @@ class AccessEvent(models.Model):
         blank=True,
         related_name="+",
     )
-    action = models.CharField(_("action"), max_length=50)
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, blank=True)
+    # As it was when the event happened: people change jobs, the log must not.
+    organisation = models.CharField(_("organisation"), max_length=200, blank=True)
+    # The authority whose security officer oversees this event (the case's authority, or the
+    # one the user acted under); empty for events that belong to no authority.
+    authority_id = models.PositiveIntegerField(_("overseeing authority"), null=True, blank=True)
+    action = models.CharField(_("action"), max_length=50, db_index=True)
     target_type = models.CharField(_("object type"), max_length=50)
     target_id = models.CharField(_("object id"), max_length=50, db_index=True)
     case_id = models.CharField(_("case"), max_length=50, blank=True, db_index=True)
     outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices)
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    detail = models.CharField(_("detail"), max_length=500, blank=True)
+    previous_hash = models.CharField(_("previous hash"), max_length=64, blank=True)
+    hash = models.CharField(_("hash"), max_length=64)
 
     class Meta:
-        ordering = ["-at", "-pk"]
+        ordering = ["-sequence"]
         verbose_name = _("access event")
         verbose_name_plural = _("access events")
+        indexes = [models.Index(fields=["case_id", "outcome", "at"])]
+        triggers = [append_only_trigger()]
 
     def __str__(self):
-        return f"{self.at:%Y-%m-%d %H:%M} {self.user_id} {self.action} {self.target_type}"
+        return f"#{self.sequence} {self.at:%Y-%m-%d %H:%M} {self.user_id} {self.action}"
+
+
+class ChainHead(models.Model):
+    """The newest link: writers lock this one row, so events are chained one at a time."""
+
+    sequence = models.PositiveBigIntegerField(default=0)
+    hash = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("audit chain head")
+
+    def __str__(self):
+        return f"#{self.sequence} {self.hash}"
+
+
+class AuditArchive(AppendOnlyModel):
+    """A run of archive_audit: which events left the database, to which file, and the link the
+    chain continues from (so verify_audit can start after the archived part)."""
+
+    archived_at = models.DateTimeField(_("archived"))
+    performed_by = models.CharField(_("performed by"), max_length=150)
+    cutoff = models.DateTimeField(_("events older than"))
+    first_sequence = models.PositiveBigIntegerField(_("first event"))
+    last_sequence = models.PositiveBigIntegerField(_("last event"))
+    last_hash = models.CharField(_("hash of the last event"), max_length=64)
+    event_count = models.PositiveIntegerField(_("number of events"))
+    file_name = models.CharField(_("file"), max_length=500)
+    file_sha256 = models.CharField(_("SHA-256 of the file"), max_length=64)
+
+    class Meta:
+        ordering = ["-last_sequence"]
+        verbose_name = _("audit archive")
+        verbose_name_plural = _("audit archives")
+        triggers = [append_only_trigger()]
+
+    def __str__(self):
+        return f"{self.file_name} ({self.first_sequence}–{self.last_sequence})"

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "simple_history",
     "viewflow",
     "viewflow.workflow",
+    "pgtrigger",
     "audit",
     "municipalities",
     "courses",
@@ -63,6 +64,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "audit.middleware.AuditFailureMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -150,6 +152,10 @@ EMAIL_USE_TLS = _env_bool("EMAIL_USE_TLS")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "palegg@localhost")
 
 PAGE_SIZE = 25
+
+# Access events older than this are moved to a file by `manage.py archive_audit` (and only so).
+AUDIT_RETENTION_DAYS = int(os.environ.get("PALEGG_AUDIT_RETENTION_DAYS", 10 * 365))
+AUDIT_ARCHIVE_DIR = Path(os.environ.get("PALEGG_AUDIT_ARCHIVE_DIR", VAR_DIR / "audit-archive"))
 
 LOGGING = {
     "version": 1,

@@ -7,14 +7,19 @@ through a group, kept in direct foreign-key tables.
 
 from django.db.models import Exists, Q, QuerySet
 
+from audit import Capacity
+from audit.models import Role
+
 from .models import (
     ACT_FOR_AUTHORITY,
     ACT_FOR_MUNICIPALITY,
     ADMINISTER_AUTHORITY,
+    AUDIT_AUTHORITY,
     Appointment,
     Authority,
     AuthorityGroupObjectPermission,
     AuthorityUserObjectPermission,
+    HealthPersonnel,
     Municipality,
     MunicipalityGroupObjectPermission,
     MunicipalityUserObjectPermission,
@@ -23,6 +28,7 @@ from .models import (
 ROLE_PERMISSIONS = {
     Appointment.Role.CASEWORKER: ACT_FOR_AUTHORITY,
     Appointment.Role.ADMINISTRATOR: ADMINISTER_AUTHORITY,
+    Appointment.Role.SECURITY_OFFICER: AUDIT_AUTHORITY,
     Appointment.Role.LEADER: ACT_FOR_MUNICIPALITY,
 }
 
@@ -63,12 +69,19 @@ def administered_authorities(user) -> QuerySet[Authority]:
     return _authorities(user, ADMINISTER_AUTHORITY)
 
 
+def audited_authorities(user) -> QuerySet[Authority]:
+    """Authorities whose access log the user may search and export (security officer)."""
+    return _authorities(user, AUDIT_AUTHORITY)
+
+
 def member_authorities(user) -> QuerySet[Authority]:
-    """Authorities the user works for, as caseworker or administrator."""
+    """Authorities the user works for, as caseworker, administrator or security officer."""
     if not user.is_authenticated or not user.is_active:
         return Authority.objects.none()
     return Authority.objects.filter(
-        granted_q(user, ACT_FOR_AUTHORITY, "pk") | granted_q(user, ADMINISTER_AUTHORITY, "pk")
+        granted_q(user, ACT_FOR_AUTHORITY, "pk")
+        | granted_q(user, ADMINISTER_AUTHORITY, "pk")
+        | granted_q(user, AUDIT_AUTHORITY, "pk")
     )
 
 
@@ -123,3 +136,29 @@ def may_appoint(user, role, organisation) -> bool:
             Q(kind=Authority.Kind.HELSETILSYNET) | Q(pk=organisation.authority_id)
         ).exists()
     return isinstance(organisation, Authority) and administered.filter(pk=organisation.pk).exists()
+
+
+def capacity_of(user) -> Capacity:
+    """The capacity a user acts in outside any one case, for the access log: their authority
+    (caseworker before administrator before security officer), else the municipality they
+    lead, else themselves as health personnel. The overseeing authority is the one whose
+    security officer should see the event."""
+    if not user.is_authenticated:
+        return Capacity()
+    for perm, role in (
+        (ACT_FOR_AUTHORITY, Role.CASEWORKER),
+        (ADMINISTER_AUTHORITY, Role.ADMINISTRATOR),
+        (AUDIT_AUTHORITY, Role.SECURITY_OFFICER),
+    ):
+        authority = _authorities(user, perm).order_by("pk").first()
+        if authority is not None:
+            return Capacity(role, authority.name, authority.pk)
+    municipality = led_municipalities(user).order_by("number").first()
+    if municipality is not None:
+        return Capacity(Role.LEADER, municipality.name, municipality.authority_id)
+    personnel = (
+        HealthPersonnel.objects.filter(user=user).values_list("municipality__authority", flat=True)
+    ).first()
+    if personnel is not None:
+        return Capacity(Role.PERSONNEL, "", personnel)
+    return Capacity()

@@ -16,6 +16,8 @@ from audit.guards import HistoryPreservingQuerySet
 
 ACT_FOR_AUTHORITY = "municipalities.act_for_authority"
 ADMINISTER_AUTHORITY = "municipalities.administer_authority"
+# The authority's security officer (sikkerhetsansvarlig): searches and exports its access log.
+AUDIT_AUTHORITY = "municipalities.audit_authority"
 ACT_FOR_MUNICIPALITY = "municipalities.act_for_municipality"
 
 
@@ -64,6 +66,7 @@ class Authority(models.Model):
         permissions = [
             ("act_for_authority", _("Can act as caseworker for the authority")),
             ("administer_authority", _("Can appoint caseworkers and municipal leaders")),
+            ("audit_authority", _("Can search and export the authority's access log")),
         ]
 
     def __str__(self):
@@ -217,6 +220,7 @@ class Appointment(models.Model):
     class Role(models.TextChoices):
         CASEWORKER = "caseworker", _("Caseworker")
         ADMINISTRATOR = "administrator", _("Administrator")
+        SECURITY_OFFICER = "security_officer", _("Security officer")
         LEADER = "leader", _("Municipal leader")
 
     user = models.ForeignKey(

@@ -14,7 +14,11 @@ from . import access, appointments, selectors
 from .forms import AppointForm, EndAppointmentForm
 from .models import Appointment, Authority, Municipality
 
-AUTHORITY_ROLES = [Appointment.Role.CASEWORKER, Appointment.Role.ADMINISTRATOR]
+AUTHORITY_ROLES = [
+    Appointment.Role.CASEWORKER,
+    Appointment.Role.ADMINISTRATOR,
+    Appointment.Role.SECURITY_OFFICER,
+]
 
 
 def _authority_for(user, pk) -> Authority:

@@ -11,6 +11,9 @@ from viewflow.workflow.fields import get_task_ref
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import PROCESS, STATUS
 
+from audit import Capacity
+from audit.models import Role
+from courses.models import Measure
 from municipalities.access import caseworker_authorities, codename, granted_q
 from municipalities.models import ACT_FOR_AUTHORITY, ACT_FOR_MUNICIPALITY, Authority, Municipality
 
@@ -193,3 +196,26 @@ def may_issue(user) -> bool:
 def is_closed(order) -> bool:
     """Withdrawn and fulfilled cases are closed and read-only."""
     return order.status in (PROCESS.DONE, PROCESS.CANCELED)
+
+
+def capacity_on(user, order) -> Capacity:
+    """The capacity in which ``user`` sees ``order``, for the access log and for "who has seen
+    my case". The case's issuing authority oversees every event on it."""
+    authority_id = order.issuing_authority_id
+    if is_concerned_person(user, order):
+        return Capacity(Role.PERSONNEL, "", authority_id)
+    if acts_for_authority(user, order.issuing_authority):
+        return Capacity(Role.CASEWORKER, order.issuing_authority.name, authority_id)
+    if acts_for_municipality(user, order.municipality):
+        return Capacity(Role.LEADER, order.municipality.name, authority_id)
+    covering = caseworker_authorities(user).order_by("pk").first()
+    if covering is not None:
+        # Helsetilsynet, the statsforvalter that covers the municipality, or a stand-in.
+        return Capacity(Role.CASEWORKER, covering.name, authority_id)
+    supervised = Measure.objects.filter(order=order, supervisor__user=user).select_related(
+        "supervisor__gp_office"
+    )
+    for measure in supervised[:1]:
+        office = measure.supervisor.gp_office
+        return Capacity(Role.SUPERVISOR, office.name if office else "", authority_id)
+    return Capacity(Role.NONE, "", authority_id)

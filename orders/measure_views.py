@@ -14,12 +14,11 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 from viewflow.workflow.exceptions import FlowLockFailed
 
-import audit
 from courses.models import Measure
 
 from . import access, selectors, services
 from . import measure_forms as forms
-from .views import BUSY_MESSAGE, form_errors_from, page_of, probed, visible_order
+from .views import BUSY_MESSAGE, form_errors_from, log_access, page_of, probed, visible_order
 
 CLOSED_MESSAGE = _("The case is closed; nothing was changed.")
 NOT_OPEN_MESSAGE = _("That cannot be recorded for this measure now; nothing was changed.")
@@ -199,7 +198,7 @@ def _measure_page(request, order, measure, bound=None):
 @require_safe
 def measure_detail(request, pk, measure_pk):
     order, measure = _visible_measure(request, pk, measure_pk, "view_measure")
-    audit.record(request=request, action="view_measure", target=measure, case=order)
+    log_access(request, "view_measure", measure, order=order)
     return _measure_page(request, order, measure)
 
 

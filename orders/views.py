@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods
 from viewflow.workflow.exceptions import FlowLockFailed
 
 import audit
-from municipalities.access import may_appoint, overseen_municipalities
+from municipalities.access import capacity_of, may_appoint, overseen_municipalities
 from municipalities.models import Appointment, HealthPersonnel
 from municipalities.selectors import caseworkers_of, register_of
 
@@ -28,12 +28,29 @@ BUSY_MESSAGE = _(
 )
 
 
+def log_access(request, action, target, *, order=None, outcome="shown", detail=""):
+    """One access event, in the capacity the user has on the case (or in general)."""
+    if order is not None:
+        capacity = access.capacity_on(request.user, order)
+    else:
+        capacity = capacity_of(request.user)
+    audit.record(
+        request=request,
+        action=action,
+        target=target,
+        outcome=outcome,
+        case=order,
+        capacity=capacity,
+        detail=detail,
+    )
+
+
 def visible_order(request, pk, action="view_case") -> Order:
     """The order, or 404; a refused look at somebody else's case is logged too."""
     try:
         return selectors.order_for(request.user, pk)
     except Http404:
-        audit.record(request=request, action=action, target=f"order:{pk}", outcome="refused")
+        log_access(request, action, f"order:{pk}", outcome="refused")
         raise
 
 
@@ -42,7 +59,7 @@ def probed(request, order, action, target, lookup, pk):
     try:
         return lookup(order, pk)
     except Http404:
-        audit.record(request=request, action=action, target=target, outcome="refused", case=order)
+        log_access(request, action, target, order=order, outcome="refused")
         raise
 
 
@@ -72,8 +89,10 @@ def case_list(request):
         state, search = filters.cleaned_data["state"], filters.cleaned_data["q"]
     page = page_of(request, selectors.orders_for_list(request.user, state=state, search=search))
     if search:
-        audit.record(
-            request=request, action="search_cases", target=f"search:{len(page.object_list)}"
+        # The term is kept: a security officer looking for snooping needs to see what was asked.
+        shown = ",".join(o.case_number for o in page.object_list)
+        log_access(
+            request, "search_cases", f"search:{page.paginator.count}", detail=f"{search} → {shown}"
         )
     for order in page.object_list:
         order.stage = selectors.stage_of(order)
@@ -86,7 +105,7 @@ def case_list(request):
 @login_required
 def case_detail(request, pk):
     order = visible_order(request, pk)
-    audit.record(request=request, action="view_case", target=order, case=order)
+    log_access(request, "view_case", order, order=order)
     kinds = [k for k in request.GET.getlist("vis") if k in TIMELINE_KINDS]
     open_tasks = selectors.open_tasks_of(order)
     context = {
@@ -147,6 +166,7 @@ def task_step(request, pk, task_pk):
         messages.warning(request, _("This step has already been taken or is no longer open."))
         return redirect("orders:case_detail", pk=order.pk)
     if not access.may_take_step(request.user, order, task):
+        log_access(request, "open_step", task, order=order, outcome="refused")
         raise PermissionDenied
     step = STEPS[access.step_name(task)]
     bound = request.method == "POST"
@@ -164,6 +184,7 @@ def task_step(request, pk, task_pk):
         else:
             messages.success(request, step["done"])
             return redirect("orders:case_detail", pk=order.pk)
+    log_access(request, "open_step", task, order=order)
     context = {"order": order, "task": task, "stage": selectors.stage_of(order), **step_forms}
     if step.get("context"):
         context.update(step["context"](order))
@@ -339,7 +360,7 @@ def download_document(request, pk, document_pk):
         selectors.document_for,
         document_pk,
     )
-    audit.record(request=request, action="download_document", target=document, case=order)
+    log_access(request, "download_document", document, order=order)
     response = FileResponse(
         document.file.open("rb"),
         as_attachment=True,
@@ -373,14 +394,9 @@ def municipality_overview(request, number):
     that cover it."""
     municipality = overseen_municipalities(request.user).filter(number=number).first()
     if municipality is None:
-        audit.record(
-            request=request,
-            action="view_municipality",
-            target=f"municipality:{number}",
-            outcome="refused",
-        )
+        log_access(request, "view_municipality", f"municipality:{number}", outcome="refused")
         raise Http404
-    audit.record(request=request, action="view_municipality", target=municipality)
+    log_access(request, "view_municipality", municipality)
     offices, without_office = register_of(municipality)
     orders = selectors.orders_for_list(request.user).filter(municipality=municipality)
     page = page_of(request, orders)
@@ -407,7 +423,7 @@ def personnel_lookup(request):
     matches = HealthPersonnel.objects.select_related("municipality").filter(
         Q(hpr_number__startswith=term) | Q(name__icontains=term)
     )[:10]
-    audit.record(request=request, action="search_personnel", target=f"search:{len(matches)}")
+    log_access(request, "search_personnel", f"search:{len(matches)}", detail=term)
     results = [
         {
             "hpr": p.hpr_number,

@@ -735,6 +735,12 @@ def test_a_withdrawn_case_stays_visible_but_has_no_steps(world, case, stand_in):
 # --- the access log --------------------------------------------------------------------
 
 
+def latest_sequence():
+    """Access events are never deleted; tests look at those written after this point."""
+    newest = AccessEvent.objects.order_by("-sequence").first()
+    return newest.sequence if newest else 0
+
+
 @pytest.mark.parametrize("outsider", OUTSIDERS)
 def test_outsiders_refused_look_at_the_case_is_logged(case, person, client_for, outsider):
     user = person(outsider)
@@ -750,9 +756,9 @@ def test_outsiders_refused_look_at_the_case_is_logged(case, person, client_for, 
         f"/saker/{pk}/klage/{case.appeal.pk}/": "manage_case",
     }
     for url, action in expected.items():
-        AccessEvent.objects.all().delete()
+        before = latest_sequence()
         assert client.get(url).status_code == 404
-        event = AccessEvent.objects.get()
+        event = AccessEvent.objects.get(sequence__gt=before)
         assert (event.user, event.action, event.outcome) == (user, action, "refused"), url
         assert (event.target_type, event.target_id) == ("order", str(pk)), url
         assert event.case_id == ""
@@ -774,12 +780,12 @@ def test_refused_look_at_a_missing_case_is_logged_the_same_way(world, client_for
 def test_permitted_look_at_the_case_is_logged_as_shown(case, person, client_for, insider):
     user = person(insider)
     client = client_for(user)
-    AccessEvent.objects.all().delete()
+    before = latest_sequence()
 
     client.get(f"/saker/{case.order.pk}/")
     fetch_document(client.get(f"/saker/{case.order.pk}/dokumenter/{case.document.pk}/"))
 
-    events = list(AccessEvent.objects.order_by("pk"))
+    events = list(AccessEvent.objects.filter(sequence__gt=before).order_by("sequence"))
     assert [(e.user, e.action, e.outcome, e.case_id) for e in events] == [
         (user, "view_case", "shown", str(case.order.pk)),
         (user, "download_document", "shown", str(case.order.pk)),

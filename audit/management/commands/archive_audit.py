@@ -1,0 +1,97 @@
+"""Move access events older than the retention period to a file, and record that it was done.
+
+The file is written and flushed before any row is removed, and the removal and its record
+happen in one transaction: if anything fails, the events stay where they were.
+"""
+
+import hashlib
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pgtrigger
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
+from django.utils import timezone
+
+import audit
+from audit import chain
+from audit.models import AccessEvent, AuditArchive
+
+
+class Command(BaseCommand):
+    help = (
+        "Archives access events older than PALEGG_AUDIT_RETENTION_DAYS (or --days) to a "
+        "JSON Lines file under PALEGG_AUDIT_ARCHIVE_DIR and removes them from the database."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--days", type=int, default=settings.AUDIT_RETENTION_DAYS)
+        parser.add_argument("--output-dir", type=Path, default=settings.AUDIT_ARCHIVE_DIR)
+        parser.add_argument(
+            "--performed-by", required=True, help="Who runs the archiving (name or username)."
+        )
+
+    def handle(self, *args, days, output_dir, performed_by, **options):
+        if days < 1:
+            raise CommandError("--days must be at least 1.")
+        report = chain.verify()
+        if report.broken is not None:
+            raise CommandError(
+                f"The chain is broken ({report.broken}); nothing is archived until that is "
+                "investigated."
+            )
+        cutoff = timezone.now() - timedelta(days=days)
+        # Events are chained in time order, so everything before the cutoff is a prefix.
+        events = AccessEvent.objects.filter(at__lt=cutoff).order_by("sequence")
+        first = events.first()
+        if first is None:
+            self.stdout.write(f"No access events older than {days} days.")
+            return
+        last = events.last()
+        output_dir.mkdir(parents=True, exist_ok=True)
+        path = output_dir / f"access-log-{first.sequence}-{last.sequence}.jsonl"
+        if path.exists():
+            raise CommandError(f"{path} exists already; nothing is overwritten.")
+        digest, count = hashlib.sha256(), 0
+        with path.open("x", encoding="utf-8") as archive_file:
+            for event in events.iterator(chunk_size=2000):
+                line = json.dumps(
+                    {**chain.content_of(event), "hash": event.hash}, ensure_ascii=False
+                )
+                archive_file.write(line + "\n")
+                digest.update((line + "\n").encode())
+                count += 1
+            archive_file.flush()
+        with transaction.atomic():
+            AuditArchive.objects.create(
+                archived_at=timezone.now(),
+                performed_by=performed_by,
+                cutoff=cutoff,
+                first_sequence=first.sequence,
+                last_sequence=last.sequence,
+                last_hash=last.hash,
+                event_count=count,
+                file_name=str(path),
+                file_sha256=digest.hexdigest(),
+            )
+            self._remove(first.sequence, last.sequence)
+            audit.record(
+                action="archive_audit",
+                target=f"archive:{first.sequence}-{last.sequence}",
+                detail=f"{count} events to {path.name} by {performed_by}",
+            )
+        self.stdout.write(
+            self.style.SUCCESS(f"Archived {count} events (#{first.sequence}–#{last.sequence}) to {path}.")
+        )
+
+    def _remove(self, first, last):
+        # The only removal of access events there is: on PostgreSQL the append-only trigger is
+        # set aside for this statement, in this transaction.
+        with pgtrigger.ignore("audit.AccessEvent:append_only"):
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"DELETE FROM {AccessEvent._meta.db_table} WHERE sequence BETWEEN %s AND %s",
+                    [first, last],
+                )
