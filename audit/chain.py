@@ -54,7 +54,10 @@ def append(**fields) -> AccessEvent:
         # Updating first takes the write lock on both SQLite and PostgreSQL, so two writers
         # can never both read the same head and fork the chain.
         if not ChainHead.objects.filter(pk=1).update(sequence=F("sequence") + 1):
-            ChainHead.objects.create(pk=1, sequence=1)
+            # No head yet (a fresh or flushed database): writers arriving together must not
+            # both create it. get_or_create survives losing that race; then lock as usual.
+            ChainHead.objects.get_or_create(pk=1)
+            ChainHead.objects.filter(pk=1).update(sequence=F("sequence") + 1)
         head = ChainHead.objects.get(pk=1)
         event = AccessEvent(
             sequence=head.sequence, at=timezone.now(), previous_hash=head.hash, **fields
@@ -113,7 +116,11 @@ def verify(chunk_size=2000) -> Report:
     head = ChainHead.objects.filter(pk=1).first()
     head_sequence = head.sequence if head else 0
     last_sequence = last.sequence if last else expected_sequence - 1
-    if head_sequence != last_sequence or (head and head.hash != expected_previous):
+    if head_sequence != last_sequence:
         problem = f"the chain ends at #{last_sequence} but its head says #{head_sequence}"
         return Report(checked, expected_previous, Break(last_sequence + 1, None, problem))
+    if head and head.hash != expected_previous:
+        # Every link checks out, yet the newest is not the one written last: rewritten tail.
+        problem = "its hash differs from the chain head's (the chain has been rewritten)"
+        return Report(checked, expected_previous, Break(last_sequence, last, problem))
     return Report(checked, expected_previous, None)

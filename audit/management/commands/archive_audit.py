@@ -43,8 +43,12 @@ class Command(BaseCommand):
                 "investigated."
             )
         cutoff = timezone.now() - timedelta(days=days)
-        # Events are chained in time order, so everything before the cutoff is a prefix.
-        events = AccessEvent.objects.filter(at__lt=cutoff).order_by("sequence")
+        # Only an unbroken prefix of the chain leaves: up to the first event at or after the
+        # cutoff (should the clock ever have stepped back, a newer event is never swept along).
+        newer = AccessEvent.objects.filter(at__gte=cutoff).order_by("sequence").first()
+        events = AccessEvent.objects.order_by("sequence")
+        if newer is not None:
+            events = events.filter(sequence__lt=newer.sequence)
         first = events.first()
         if first is None:
             self.stdout.write(f"No access events older than {days} days.")

@@ -1,0 +1,173 @@
+"""The hash chain itself: what each link covers, that it survives the database round trip, and
+that writers at the same moment still produce one unbroken chain.
+
+The threaded tests need separate connections and real row locks, so they run on PostgreSQL
+only: ``DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres pytest tests/audit/``.
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+
+import audit
+from audit import chain
+from audit.models import AccessEvent, ChainHead
+
+from .helpers import audit_store_refusing_writes, in_threads, postgresql_only, record_events
+
+
+def capacity(world):
+    return audit.Capacity(
+        role="caseworker", organisation=world.authority.name, authority_id=world.authority.pk
+    )
+
+
+# --- what a link covers ------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_stored_hash_matches_the_row_read_back(world, rf):
+    request = rf.get("/saker/1/", REMOTE_ADDR="192.0.2.7")
+    request.user = world.caseworker
+    written = audit.record(
+        request=request,
+        action="view_case",
+        target=world.authority,
+        capacity=capacity(world),
+        detail="Søk: «Ærlig Øvrebø» → 2026/1",
+    )
+
+    stored = AccessEvent.objects.get(pk=written.pk)
+
+    assert stored.hash == written.hash == chain.hash_of(stored)
+    assert stored.user == world.caseworker
+    assert stored.ip_address == "192.0.2.7"
+    assert stored.authority_id == world.authority.pk
+    assert chain.verify().broken is None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", chain.HASHED_FIELDS)
+def test_every_hashed_field_changes_the_hash(world, name):
+    event = audit.record(
+        user=world.caseworker,
+        action="view_case",
+        target="order:1",
+        capacity=capacity(world),
+        detail="read",
+    )
+    before = chain.hash_of(event)
+    changed = {
+        "sequence": event.sequence + 1,
+        "at": event.at + timedelta(microseconds=1),
+        "user_id": world.leader.pk,
+        "role": "leader",
+        "organisation": "Bergen kommune",
+        "authority_id": world.other_authority.pk,
+        "action": "download_document",
+        "target_type": "courses.evidencedocument",
+        "target_id": "2",
+        "case_id": "2",
+        "outcome": "refused",
+        "ip_address": "198.51.100.1",
+        "detail": "read twice",
+        "previous_hash": "f" * 64,
+    }[name]
+
+    setattr(event, name, changed)
+
+    assert chain.hash_of(event) != before
+
+
+def test_every_field_that_describes_the_event_is_hashed():
+    """A new column on AccessEvent must be added to the hash, or changing it goes unnoticed."""
+    unhashed = {"id", "hash"}
+    columns = {f.attname for f in AccessEvent._meta.concrete_fields}
+    assert columns - unhashed == set(chain.HASHED_FIELDS)
+
+
+@pytest.mark.django_db
+def test_events_are_numbered_in_order_and_each_links_to_the_one_before():
+    events = record_events(4)
+
+    assert [e.sequence for e in events] == [1, 2, 3, 4]
+    assert [e.previous_hash for e in events] == ["", *(e.hash for e in events[:-1])]
+    head = ChainHead.objects.get(pk=1)
+    assert (head.sequence, head.hash) == (4, events[-1].hash)
+    report = chain.verify()
+    assert (report.checked, report.head_hash, report.broken) == (4, events[-1].hash, None)
+
+
+@pytest.mark.django_db
+def test_a_write_the_database_refuses_leaves_no_gap_in_the_chain():
+    first = record_events(2)
+    with audit_store_refusing_writes():
+        with pytest.raises(audit.AuditWriteFailed):
+            audit.record(action="view_case", target="order:9")
+    # The head moved in the same transaction as the refused row, and was rolled back with it.
+    assert ChainHead.objects.get(pk=1).sequence == 2
+
+    after = record_events(1)
+
+    assert after[0].sequence == 3
+    assert after[0].previous_hash == first[-1].hash
+    assert chain.verify().broken is None
+
+
+# --- writers at the same moment ----------------------------------------------------------
+
+THREADS = 8
+EACH = 25
+
+
+def write_concurrently():
+    def work(i):
+        for n in range(EACH):
+            audit.record(action="view_case", target=f"order:{i}", detail=f"thread {i} read {n}")
+
+    return in_threads(THREADS, work)
+
+
+def assert_one_unbroken_chain(start):
+    total = THREADS * EACH
+    events = list(AccessEvent.objects.order_by("sequence"))
+    assert [e.sequence for e in events] == list(range(start + 1, start + total + 1))
+    for before, after in zip(events, events[1:], strict=False):
+        assert after.previous_hash == before.hash
+    # Each writer's own events keep the order it wrote them in.
+    for i in range(THREADS):
+        mine = [e.detail for e in events if e.target_id == str(i)]
+        assert mine == [f"thread {i} read {n}" for n in range(EACH)]
+    report = chain.verify()
+    assert report.broken is None, str(report.broken)
+    assert report.checked == total
+    assert ChainHead.objects.get(pk=1).sequence == start + total
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_writers_produce_one_chain_without_gaps():
+    # As after `migrate`: the head exists before anyone writes.
+    ChainHead.objects.get_or_create(pk=1)
+    start = ChainHead.objects.get(pk=1).sequence
+    assert not AccessEvent.objects.exists()
+
+    errors = write_concurrently()
+
+    assert errors == []
+    assert_one_unbroken_chain(start)
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_first_writers_create_one_chain_head():
+    """With no head row yet (a fresh or flushed database), writers arriving together must not
+    fail on creating it twice."""
+    ChainHead.objects.all().delete()
+    assert connection.vendor == "postgresql"
+
+    errors = write_concurrently()
+
+    assert errors == []
+    assert_one_unbroken_chain(0)
