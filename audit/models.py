@@ -90,7 +90,11 @@ class AccessEvent(AppendOnlyModel):
         ordering = ["-sequence"]
         verbose_name = _("access event")
         verbose_name_plural = _("access events")
-        indexes = [models.Index(fields=["case_id", "outcome", "at"])]
+        indexes = [
+            models.Index(fields=["case_id", "outcome", "at"]),
+            # The security officer's search: one authority's events, newest first.
+            models.Index(fields=["authority_id", "sequence"]),
+        ]
         triggers = [append_only_trigger()]
 
     def __str__(self):

@@ -19,6 +19,7 @@ urlpatterns = [
     ),
     path("logg-ut/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("tilgangslogg/", include("orders.audit_urls", namespace="auditlog")),
     path("", include("orders.urls")),
     path("", include("municipalities.urls")),
     path("", include("courses.urls")),

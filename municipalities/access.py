@@ -5,6 +5,8 @@ A user acts for an organisation by holding a guardian permission on its row, dir
 through a group, kept in direct foreign-key tables.
 """
 
+from dataclasses import dataclass
+
 from django.db.models import Exists, Q, QuerySet
 
 from audit import Capacity
@@ -72,6 +74,36 @@ def administered_authorities(user) -> QuerySet[Authority]:
 def audited_authorities(user) -> QuerySet[Authority]:
     """Authorities whose access log the user may search and export (security officer)."""
     return _authorities(user, AUDIT_AUTHORITY)
+
+
+@dataclass(frozen=True)
+class AuditScope:
+    """The access events a security officer may search: those overseen by the authorities
+    they audit, and (Helsetilsynet only) those that belong to no authority."""
+
+    authority_ids: tuple[int, ...] = ()
+    authority_names: tuple[str, ...] = ()
+    include_unassigned: bool = False
+    # Who is searching, for the log of the search itself.
+    capacity: Capacity = Capacity()
+
+    def __bool__(self):
+        return bool(self.authority_ids)
+
+
+def audit_scope(user) -> AuditScope:
+    """Need-to-know for the access log: a security officer sees their own authority's events;
+    Statens helsetilsyn's also sees events that no authority oversees (the national
+    supervisory authority answers for the service as a whole). Falsy for everybody else."""
+    rows = list(audited_authorities(user).order_by("pk").values_list("pk", "name", "kind"))
+    if not rows:
+        return AuditScope()
+    return AuditScope(
+        authority_ids=tuple(pk for pk, _name, _kind in rows),
+        authority_names=tuple(name for _pk, name, _kind in rows),
+        include_unassigned=any(kind == Authority.Kind.HELSETILSYNET for _pk, _n, kind in rows),
+        capacity=Capacity(Role.SECURITY_OFFICER, rows[0][1], rows[0][0]),
+    )
 
 
 def member_authorities(user) -> QuerySet[Authority]:
@@ -162,3 +194,19 @@ def capacity_of(user) -> Capacity:
     if personnel is not None:
         return Capacity(Role.PERSONNEL, "", personnel)
     return Capacity()
+
+
+def leaders_of(municipality):
+    """The active users who act for the municipality (its leaders), directly or by group."""
+    from .models import User
+
+    name = codename(ACT_FOR_MUNICIPALITY)
+    direct = MunicipalityUserObjectPermission.objects.filter(
+        content_object=municipality, permission__codename=name
+    ).values("user")
+    via_group = MunicipalityGroupObjectPermission.objects.filter(
+        content_object=municipality, permission__codename=name
+    ).values("group")
+    return User.objects.filter(
+        Q(pk__in=direct) | Q(groups__in=via_group), is_active=True
+    ).distinct()

@@ -6,7 +6,7 @@ SQL filter for lists and checked with ``user.has_perm`` for a single object. Any
 user may not see is reported as "does not exist" (404) by the callers.
 """
 
-from django.db.models import Exists, Q, QuerySet
+from django.db.models import Case, Exists, Q, QuerySet, Value, When
 from viewflow.workflow.fields import get_task_ref
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import PROCESS, STATUS
@@ -139,6 +139,22 @@ def may_act_as_caseworker(user, order) -> bool:
     )
 
 
+def may_see_access_events(user, order) -> bool:
+    """Who opened the case is for the authority: the issuing authority's caseworkers and
+    stand-ins, and caseworkers of an authority covering the case (the statsforvalter of its
+    municipality, Helsetilsynet). Leaders and supervisors do not see it; the health personnel
+    concerned sees the reads of their own case on its own page (innsyn)."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if may_act_as_caseworker(user, order):
+        return True
+    return (
+        caseworker_authorities(user)
+        .filter(Q(pk=order.municipality.authority_id) | Q(kind=Authority.Kind.HELSETILSYNET))
+        .exists()
+    )
+
+
 def may_take_step(user, order, task) -> bool:
     """May ``user`` carry out ``task`` (an open step of ``order``) now?"""
     if task.status not in OPEN_TASK_STATUSES or is_closed(order):
@@ -208,7 +224,20 @@ def capacity_on(user, order) -> Capacity:
         return Capacity(Role.CASEWORKER, order.issuing_authority.name, authority_id)
     if acts_for_municipality(user, order.municipality):
         return Capacity(Role.LEADER, order.municipality.name, authority_id)
-    covering = caseworker_authorities(user).order_by("pk").first()
+    # The authority through which the case is seen: the one covering its municipality first,
+    # then Helsetilsynet, then any (a stand-in granted this one order).
+    covering = (
+        caseworker_authorities(user)
+        .annotate(
+            reach=Case(
+                When(pk=order.municipality.authority_id, then=Value(0)),
+                When(kind=Authority.Kind.HELSETILSYNET, then=Value(1)),
+                default=Value(2),
+            )
+        )
+        .order_by("reach", "pk")
+        .first()
+    )
     if covering is not None:
         # Helsetilsynet, the statsforvalter that covers the municipality, or a stand-in.
         return Capacity(Role.CASEWORKER, covering.name, authority_id)

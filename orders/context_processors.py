@@ -1,9 +1,15 @@
 """Navigation flags for the base layout."""
 
+from functools import cache
+
 from django.db.models import Exists, OuterRef
 
 from courses.models import Measure
-from municipalities.access import administered_authorities, overseen_municipalities
+from municipalities.access import (
+    administered_authorities,
+    audited_authorities,
+    overseen_municipalities,
+)
 from municipalities.models import HealthPersonnel
 
 from . import access
@@ -21,13 +27,27 @@ def _has_own_measures(user) -> bool:
     )
 
 
+def _menu_authorities(user) -> list:
+    """Authorities the user administers (a link to each) or audits (the access log), in the
+    one query the menu already spent on the administered ones."""
+    administered, audited = administered_authorities(user), audited_authorities(user)
+    return list(
+        (administered | audited).annotate(
+            administered=Exists(administered.filter(pk=OuterRef("pk"))),
+            audited=Exists(audited.filter(pk=OuterRef("pk"))),
+        )
+    )
+
+
 def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
+    menu_authorities = cache(lambda: _menu_authorities(user))
     return {
         "nav_may_issue": lambda: access.may_issue(user),
         "nav_municipalities": lambda: overseen_municipalities(user).exists(),
-        "nav_authorities": lambda: list(administered_authorities(user)),
+        "nav_authorities": lambda: [a for a in menu_authorities() if a.administered],
         "nav_my_measures": lambda: _has_own_measures(user),
+        "nav_access_log": lambda: any(a.audited for a in menu_authorities()),
     }

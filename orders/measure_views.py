@@ -215,6 +215,7 @@ def measure_action(request, pk, measure_pk, action, meeting_pk=None):
         return back
     allowed = _rules(request.user, order, measure)
     if not allowed(ACTIONS[action].permitted):
+        log_access(request, f"measure_{action}", measure, order=order, outcome="refused")
         raise PermissionDenied
     if not ACTIONS[action].applies(measure):
         messages.warning(request, NOT_OPEN_MESSAGE)
@@ -234,6 +235,8 @@ def measure_action(request, pk, measure_pk, action, meeting_pk=None):
             messages.success(request, ACTIONS[action].done)
             return back
     key = f"meeting-{meeting.pk}" if meeting else action
+    # The page is shown again (with the form's errors): that is a read of the measure too.
+    log_access(request, "view_measure", measure, order=order)
     return _measure_page(request, order, measure, bound={key: form})
 
 

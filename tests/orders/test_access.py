@@ -19,6 +19,7 @@ from viewflow.workflow.status import PROCESS
 
 from audit.models import AccessEvent
 from courses.models import EvidenceDocument
+from municipalities.access import capacity_of
 from municipalities.models import ACT_FOR_AUTHORITY, ACT_FOR_MUNICIPALITY
 from orders import access, services
 from orders.models import ACT_AS_CASEWORKER, VIEW_ORDER, Order, Review
@@ -456,10 +457,20 @@ def test_only_the_issuing_side_may_manage_the_case(
     url = case_urls(case)[target]
     before = snapshot(case.order)
 
+    start = latest_sequence()
     assert client.get(url).status_code == (200 if allowed else 403)
     if not allowed:
         assert client.post(url, action_data(target, case)).status_code == 403
         assert snapshot(case.order) == before
+    # Each 403 is one refused manage_case event on the case; a permitted page refuses nothing.
+    events = AccessEvent.objects.filter(sequence__gt=start).order_by("sequence")
+    logged = [(e.user, e.action, e.outcome, e.target_type, e.target_id, e.case_id) for e in events]
+    if allowed:
+        assert [e for e in logged if e[2] == "refused"] == []
+    else:
+        pk = str(case.order.pk)
+        refusal = (person(insider), "manage_case", "refused", "orders.order", pk, pk)
+        assert logged == [refusal, refusal]
 
 
 def test_stand_in_caseworker_sees_the_case_and_signs_it_off(case, stand_in, client_for):
@@ -743,9 +754,13 @@ def latest_sequence():
 
 @pytest.mark.parametrize("outsider", OUTSIDERS)
 def test_outsiders_refused_look_at_the_case_is_logged(case, person, client_for, outsider):
+    """404 as for a missing case, but one refused event on the case probed: its id as target
+    and case, the outsider's own role and organisation (capacity_of), and the case's issuing
+    authority as overseer, so its security officer sees who probed it."""
     user = person(outsider)
     client = client_for(user)
     pk = case.order.pk
+    general = capacity_of(user)
     expected = {
         f"/saker/{pk}/": "view_case",
         f"/saker/{pk}/dokumenter/{case.document.pk}/": "download_document",
@@ -755,24 +770,44 @@ def test_outsiders_refused_look_at_the_case_is_logged(case, person, client_for, 
         f"/saker/{pk}/klage/": "manage_case",
         f"/saker/{pk}/klage/{case.appeal.pk}/": "manage_case",
     }
-    for url, action in expected.items():
-        before = latest_sequence()
-        assert client.get(url).status_code == 404
-        event = AccessEvent.objects.get(sequence__gt=before)
-        assert (event.user, event.action, event.outcome) == (user, action, "refused"), url
-        assert (event.target_type, event.target_id) == ("order", str(pk)), url
-        assert event.case_id == ""
+    for method in ("GET", "POST"):
+        for url, action in expected.items():
+            before = latest_sequence()
+            assert request(client, method, url).status_code == 404, (method, url)
+            event = AccessEvent.objects.get(sequence__gt=before)
+            assert (event.user, event.action, event.outcome) == (user, action, "refused"), url
+            assert (event.target_type, event.target_id) == ("order", str(pk)), url
+            assert event.case_id == str(pk), url
+            assert (event.role, event.organisation, event.authority_id) == (
+                general.role,
+                general.organisation,
+                case.order.issuing_authority_id,
+            ), url
 
 
 def test_refused_look_at_a_missing_case_is_logged_the_same_way(world, client_for):
+    """No case to put it on: no case id, and the user's own authority oversees the event."""
     pk = missing_pk()
-    client_for(world.other_leader).get(f"/saker/{pk}/")
+    response = client_for(world.other_leader).get(f"/saker/{pk}/")
+    assert response.status_code == 404
     event = AccessEvent.objects.get()
     assert (event.action, event.target_type, event.target_id, event.outcome) == (
         "view_case",
         "order",
         str(pk),
         "refused",
+    )
+    assert event.case_id == ""
+    assert (event.role, event.organisation, event.authority_id) == (
+        "leader",
+        world.other_municipality.name,
+        world.other_authority.pk,
+    )
+    general = capacity_of(world.other_leader)
+    assert (general.role, general.organisation, general.authority_id) == (
+        event.role,
+        event.organisation,
+        event.authority_id,
     )
 
 

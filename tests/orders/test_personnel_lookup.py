@@ -125,7 +125,9 @@ def test_people_who_may_not_issue_get_404(world, people, client_for, who):
 
     assert response.status_code == 404
     assert "7123456" not in response.content.decode()
-    assert not AccessEvent.objects.filter(action="search_personnel").exists()
+    # The refused attempt is logged, without the term (nothing was searched).
+    events = AccessEvent.objects.filter(action="search_personnel")
+    assert [(e.user, e.outcome, e.detail) for e in events] == [(user, "refused", "")]
 
 
 def test_an_administrator_who_is_not_caseworker_gets_404(world, people, client_for):

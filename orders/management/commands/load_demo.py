@@ -63,6 +63,8 @@ class Command(BaseCommand):
             with transaction.atomic():
                 self._load()
             self.stdout.write(self.style.SUCCESS("Demo data loaded."))
+        # Also on demo data loaded before security officers existed.
+        self._security_officer()
         self._print_logins()
 
     def _user(self, username, first, last):
@@ -74,6 +76,23 @@ class Command(BaseCommand):
             last_name=last,
         )
         return user
+
+    def _security_officer(self):
+        """The statsforvalter's security officer (sikkerhetsansvarlig), who searches and
+        exports its access log, appointed by its administrator."""
+        if User.objects.filter(username="sikkerhet.sfoa").exists():
+            return
+        authority = Authority.objects.get(org_number=authority_keys()[dict(AUTHORITIES)["sfoa"]])
+        fake = Faker("no_NO")
+        fake.seed_instance(2026)
+        with transaction.atomic():
+            appoint(
+                acting_user=User.objects.get(username="admin.sfoa"),
+                user=self._user("sikkerhet.sfoa", fake.first_name(), fake.last_name()),
+                role=Appointment.Role.SECURITY_OFFICER,
+                organisation=authority,
+                reason="Demo: sikkerhetsansvarlig, følger opp tilgangsloggen.",
+            )
 
     def _load(self):
         # Faker names its Norwegian (bokmål) locale no_NO; there is no nb_NO.
@@ -358,6 +377,10 @@ class Command(BaseCommand):
             (
                 "Administratorer for de andre myndighetene",
                 "admin.vestland, admin.trondelag, admin.helsetilsynet",
+            ),
+            (
+                "Sikkerhetsansvarlig (søker i og eksporterer tilgangsloggen), samme myndighet",
+                "sikkerhet.sfoa",
             ),
             ("Kommuneoverlege, Oslo kommune", "leder.oslo"),
             (

@@ -1,0 +1,139 @@
+"""The security officer's search form for the access log. Bad input is a form error on the
+page, never a server error."""
+
+import re
+from datetime import date
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .forms import DateInput
+from .models import Order
+
+# What each logged action means, for the choice list and the result table. An action not
+# listed here is shown by its code.
+ACTION_LABELS = {
+    "view_case": _("Viewed a case"),
+    "open_step": _("Opened a step of a case"),
+    "download_document": _("Downloaded a document"),
+    "view_measure": _("Viewed a measure"),
+    "manage_case": _("Tried to manage a case"),
+    "search_cases": _("Searched the case list"),
+    "search_personnel": _("Searched the health personnel register"),
+    "view_municipality": _("Viewed a municipality overview"),
+    "search_audit": _("Searched the access log"),
+    "export_audit": _("Exported the access log"),
+    "archive_audit": _("Archived the access log"),
+}
+
+CASE_NUMBER = re.compile(r"^\d{4}/\d{1,7}$")
+CASE_ID = re.compile(r"^\d{1,18}$")
+# The log starts with the service; the bounds also keep date arithmetic and the database's
+# time zone conversion clear of the ends of the calendar.
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
+
+
+def action_label(action: str):
+    return ACTION_LABELS.get(action, action)
+
+
+class AuditSearchForm(forms.Form):
+    user = forms.CharField(
+        label=_("User"),
+        required=False,
+        max_length=150,
+        help_text=_("User name or name, or part of it."),
+    )
+    case = forms.CharField(
+        label=_("Case"),
+        required=False,
+        max_length=30,
+        help_text=_("Case number, e.g. 2026/1234, or the case's id."),
+    )
+    date_from = forms.DateField(
+        label=_("From date"),
+        required=False,
+        widget=DateInput(),
+        error_messages={"invalid": _("Enter a real date, e.g. 31.01.2026.")},
+    )
+    date_to = forms.DateField(
+        label=_("To date"),
+        required=False,
+        widget=DateInput(),
+        help_text=_("Both dates are included."),
+        error_messages={"invalid": _("Enter a real date, e.g. 31.01.2026.")},
+    )
+    action = forms.ChoiceField(
+        label=_("Action"),
+        required=False,
+        error_messages={"invalid_choice": _("Choose an action from the list.")},
+    )
+
+    def __init__(self, *args, actions, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["action"].choices = [("", _("All actions"))] + [
+            (a, action_label(a)) for a in actions
+        ]
+
+    def clean_case(self):
+        value = self.cleaned_data["case"]
+        if value and not (CASE_NUMBER.match(value) or CASE_ID.match(value)):
+            raise forms.ValidationError(
+                _("Write a case number as year/number, e.g. 2026/1234, or a case id (digits).")
+            )
+        return value
+
+    def _clean_date(self, name):
+        day = self.cleaned_data[name]
+        if day is not None and not EARLIEST <= day <= LATEST:
+            raise forms.ValidationError(
+                _("Choose a date between %(first)s and %(last)s.")
+                % {"first": EARLIEST.strftime("%d.%m.%Y"), "last": LATEST.strftime("%d.%m.%Y")}
+            )
+        return day
+
+    def clean_date_from(self):
+        return self._clean_date("date_from")
+
+    def clean_date_to(self):
+        return self._clean_date("date_to")
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", _("The period ends before it starts."))
+        return data
+
+    def case_ids(self) -> list[str] | None:
+        """The order ids the case filter stands for (``None``: no case filter). A case number
+        is unique per authority only, so it may stand for more than one order; one that
+        matches none simply finds no events (and tells nothing about other authorities)."""
+        value = self.cleaned_data.get("case")
+        if not value:
+            return None
+        if CASE_ID.match(value):
+            return [str(int(value))]  # as stored: "7", not "007"
+        return [
+            str(pk) for pk in Order.objects.filter(case_number=value).values_list("pk", flat=True)
+        ]
+
+    def search_arguments(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "user": data["user"],
+            "case_ids": self.case_ids(),
+            "date_from": data["date_from"],
+            "date_to": data["date_to"],
+            "action": data["action"],
+        }
+
+    def described(self) -> str:
+        """The filters as one line for the access log: what the officer asked for."""
+        data = self.cleaned_data
+        parts = [
+            f"{name}={data[name]}"  # a date prints as 2026-01-31
+            for name in ("user", "case", "date_from", "date_to", "action")
+            if data.get(name)
+        ]
+        return "; ".join(parts) or "(no filters)"
