@@ -1,5 +1,6 @@
-"""Assembles a case timeline from simple-history rows: who did what, when, and which fields
-changed (old → new). Generic over historical models so audit imports no other app."""
+"""Assembles a case timeline from simple-history rows (who did what, when, and which fields
+changed, old → new) and from access events (who opened what, in which capacity). Generic over
+historical models so audit imports no other app; the callers name the sources and titles."""
 
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,6 +22,10 @@ class Entry:
     title: str
     text: str = ""
     changes: list[Change] = field(default_factory=list)
+    # Access events: the capacity the person acted in, as it was written at the time.
+    role: str = ""
+    organisation: str = ""
+    refused: bool = False
 
 
 def _display(model_field, value):
@@ -73,8 +78,93 @@ def history_entries(history, *, kind, created, changed, fields, text=None) -> li
     return entries
 
 
+def access_entries(events, *, title_of, kind="access") -> list[Entry]:
+    """One entry per access event (events with ``user`` selected), titled by ``title_of(event)``.
+
+    Role and organisation are the ones stored with the event: people change jobs, the log
+    must not."""
+    return [
+        Entry(
+            event.at,
+            event.user,
+            kind,
+            str(title_of(event)),
+            role=str(event.get_role_display()) if event.role else "",
+            organisation=event.organisation,
+            refused=event.outcome == event.Outcome.REFUSED,
+        )
+        for event in events
+    ]
+
+
 def merge(*entry_lists) -> list[Entry]:
-    """All entries, newest first."""
+    """All entries, newest first (a stable sort: ties keep the order they came in)."""
     merged = [entry for entries in entry_lists for entry in entries]
     merged.sort(key=lambda entry: entry.when, reverse=True)
     return merged
+
+
+class NewestFirst:
+    """A timeline source too long to load whole (the access log of a busy case): counted in
+    SQL, and only the newest rows a page needs are fetched, in one query.
+
+    ``queryset`` must be ordered newest first; ``to_entries`` turns a slice of it into entries.
+    """
+
+    def __init__(self, queryset, to_entries):
+        self.queryset = queryset
+        self.to_entries = to_entries
+        self._count = None
+
+    def count(self) -> int:
+        if self._count is None:
+            self._count = self.queryset.count()
+        return self._count
+
+    def newest(self, n) -> list[Entry]:
+        return self.to_entries(self.queryset[:n]) if n > 0 else []
+
+
+class Timeline:
+    """Entries from several sources, newest first, sliceable for a Paginator.
+
+    ``loaded`` are callables returning lists of entries (change history: diffs need every
+    version, and a case's history is bounded by what was done to it); ``long`` are NewestFirst
+    sources, of which a page fetches only the newest rows it can show. Counting and slicing
+    run a fixed number of queries, however long the timeline is.
+    """
+
+    def __init__(self, loaded=(), long=()):
+        self._loaders = list(loaded)
+        self._loaded = None
+        self.long = list(long)
+
+    @property
+    def loaded(self) -> list[list[Entry]]:
+        if self._loaded is None:
+            self._loaded = [load() for load in self._loaders]
+        return self._loaded
+
+    def count(self) -> int:
+        return sum(len(entries) for entries in self.loaded) + sum(s.count() for s in self.long)
+
+    def __len__(self):
+        return self.count()
+
+    def __iter__(self):
+        return iter(self[: self.count()])
+
+    def __getitem__(self, index):
+        if isinstance(index, int):
+            if index < 0:
+                index += self.count()
+            found = self[index : index + 1]
+            if not found:
+                raise IndexError(index)
+            return found[0]
+        start, stop, step = index.start, index.stop, index.step
+        if stop is None or stop < 0 or (start or 0) < 0:
+            stop = self.count()
+        # Page n of the merge lies within the newest ``stop`` entries of every source.
+        merged = merge(*self.loaded, *(source.newest(stop) for source in self.long))
+        return merged[slice(start, index.stop, step)]
