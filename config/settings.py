@@ -153,6 +153,13 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "palegg@localhost")
 
 PAGE_SIZE = 25
 
+# Deadlines and reminders (issue the scheduled command `manage.py run_deadlines` every few minutes).
+PLANNING_DAYS = int(os.environ.get("PALEGG_PLANNING_DAYS", 30))
+REMINDER_DAYS_BEFORE = int(os.environ.get("PALEGG_REMINDER_DAYS_BEFORE", 3))
+ESCALATION_GRACE_DAYS = int(os.environ.get("PALEGG_ESCALATION_GRACE_DAYS", 7))
+# The address links in e-mail point to (mail says only that there is something to do).
+SITE_URL = os.environ.get("PALEGG_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
 # Access events older than this are moved to a file by `manage.py archive_audit` (and only so).
 AUDIT_RETENTION_DAYS = int(os.environ.get("PALEGG_AUDIT_RETENTION_DAYS", 10 * 365))
 AUDIT_ARCHIVE_DIR = Path(os.environ.get("PALEGG_AUDIT_ARCHIVE_DIR", VAR_DIR / "audit-archive"))

@@ -5,7 +5,6 @@ Orders are referred to by the string "orders.Order" so this app never imports or
 """
 
 import uuid
-from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -15,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.actor import history_records
 from audit.guards import HistoryPreservingQuerySet
+from municipalities.workdays import deadline_after
 
 
 class Course(models.Model):
@@ -164,10 +164,11 @@ class Measure(models.Model):
     def terms_deadline(self):
         if self.enrolled_on is None:
             return None
-        return self.enrolled_on + timedelta(days=self.TERMS_DAYS)
+        # 14 days from enrolment, moved to the next working day like every deadline here.
+        return deadline_after(self.enrolled_on, self.TERMS_DAYS)
 
     def terms_overdue(self, today=None):
-        """Terms not accepted within 14 days of enrolment (what follows is the deadlines issue)."""
+        """Terms not accepted by the end of the deadline day (Norwegian time)."""
         deadline = self.terms_deadline
         today = today or timezone.localdate()
         return deadline is not None and self.terms_accepted_at is None and today > deadline

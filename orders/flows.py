@@ -3,6 +3,11 @@ municipality confirms completion → authority signs off (or sends back to confi
 
 Each step's form is a view of ours (orders.views.task_step) that calls a service; viewflow
 owns which step is open, the locking and the process state. Withdrawal cancels the process.
+
+Steps with a deadline carry three non-interrupting timers (fired by ``workflow_timers``, run
+from ``manage.py run_deadlines``): a reminder some days before, an overdue notice when it has
+passed, and after a grace period a follow-up task for the authority's caseworker. Timers are
+re-armed when a deadline is extended (services.extend_deadline).
 """
 
 from django.utils.translation import gettext_lazy as _
@@ -13,11 +18,20 @@ from viewflow.workflow.base import Flow
 
 from municipalities.models import ACT_FOR_AUTHORITY, ACT_FOR_MUNICIPALITY
 
+from . import deadlines, notifications
 from .models import Order, Review
 
 
 def _gp_login(activation):
     return activation.process.health_personnel.user
+
+
+def _with_deadline_timers(node):
+    return (
+        node.OnTimeout(this.reminder_moment, this.remind, interrupting=False)
+        .OnTimeout(this.overdue_moment, this.flag_overdue, interrupting=False)
+        .OnTimeout(this.escalation_moment, this.consider_follow_up, interrupting=False)
+    )
 
 
 class OrderFlow(Flow):
@@ -30,24 +44,19 @@ class OrderFlow(Flow):
     issue = flow.StartHandle(this.fill_order).Next(this.plan_measures)
 
     # viewflow hands can_assign the base Process; .coerced gives the Order.
-    plan_measures = (
+    plan_measures = _with_deadline_timers(
         flow.View(None)
         .Annotation(title=_("Plan measures"))
         .Permission(ACT_FOR_MUNICIPALITY, obj=lambda process: process.coerced.municipality)
-        .Next(this.acknowledge)
-    )
-    acknowledge = (
-        flow.View(None)
-        .Annotation(title=_("Acknowledge the plan"))
-        .Assign(_gp_login)
-        .Next(this.confirm_completion)
-    )
-    confirm_completion = (
+    ).Next(this.acknowledge)
+    acknowledge = _with_deadline_timers(
+        flow.View(None).Annotation(title=_("Acknowledge the plan")).Assign(_gp_login)
+    ).Next(this.confirm_completion)
+    confirm_completion = _with_deadline_timers(
         flow.View(None)
         .Annotation(title=_("Confirm completion"))
         .Permission(ACT_FOR_MUNICIPALITY, obj=lambda process: process.coerced.municipality)
-        .Next(this.sign_off)
-    )
+    ).Next(this.sign_off)
     sign_off = (
         flow.View(None)
         .Annotation(title=_("Sign off"))
@@ -55,7 +64,25 @@ class OrderFlow(Flow):
         .Next(this.is_fulfilled)
     )
     is_fulfilled = flow.If(this.last_review_fulfilled).Then(this.end).Else(this.confirm_completion)
-    end = flow.End()
+    # A fulfilled order closes the case also if a follow-up of a late step is still open.
+    end = flow.TerminateEnd()
+
+    # What happens when a deadline approaches and passes, beside the late step.
+    remind = flow.Function(this.send_reminder).Next(this.notice_sent)
+    flag_overdue = flow.Function(this.send_overdue_notice).Next(this.notice_sent)
+    consider_follow_up = (
+        flow.If(this.needs_follow_up).Then(this.follow_up).Else(this.notice_sent)
+    )
+    follow_up = (
+        flow.View(None)
+        .Annotation(title=_("Follow up a missed deadline"))
+        .Permission(ACT_FOR_AUTHORITY, obj=lambda process: process.coerced.issuing_authority)
+        .Next(this.followed_up)
+    )
+    # Side branches end here; the case itself stays open (a plain End closes the process
+    # only when no other task is active).
+    notice_sent = flow.End()
+    followed_up = flow.End()
 
     def fill_order(self, activation, **fields):
         for name, value in fields.items():
@@ -66,8 +93,53 @@ class OrderFlow(Flow):
     def last_review_fulfilled(self, activation):
         return activation.process.reviews.latest().outcome == Review.Outcome.FULFILLED
 
+    # The timers' moments, computed when the step opens (and again when a deadline moves).
+    def reminder_moment(self, activation):
+        return deadlines.reminder_at(_due(activation))
+
+    def overdue_moment(self, activation):
+        return deadlines.passes_at(_due(activation))
+
+    def escalation_moment(self, activation):
+        return deadlines.escalation_at(_due(activation))
+
+    def send_reminder(self, activation):
+        host = _host_task(activation)
+        notifications.deadline_notice(host, notifications.Kind.REMINDER)
+
+    def send_overdue_notice(self, activation):
+        host = _host_task(activation)
+        notifications.deadline_notice(host, notifications.Kind.OVERDUE)
+
+    def needs_follow_up(self, activation):
+        """Still late after the grace period, and no follow-up of it already open."""
+        host = _host_task(activation)
+        return notifications.still_late(host) and not activation.process.task_set.filter(
+            flow_task=OrderFlow.follow_up, status__in=["NEW", "ASSIGNED"]
+        ).exists()
+
+
+def _host_task(activation):
+    """The step a timer watches: the boundary's previous task, through any branch nodes."""
+    task = activation.task.previous.get()
+    while task.flow_task_type != "HUMAN":
+        task = task.previous.get()
+    return task
+
+
+def _due(activation):
+    """The deadline of the step the timer is attached to."""
+    host_name = activation.flow_task._attached_to.name
+    return deadlines.step_deadline(activation.process.coerced, host_name)
+
 
 # The steps each role takes, as plain data next to the flow; orders.access enforces it.
 MUNICIPAL_STEPS = ("plan_measures", "confirm_completion")
 PERSONNEL_STEPS = ("acknowledge",)
-AUTHORITY_STEPS = ("sign_off",)
+AUTHORITY_STEPS = ("sign_off", "follow_up")
+# Steps with a deadline, and which deadline (orders.deadlines.Kind).
+DEADLINE_OF_STEP = {
+    "plan_measures": "planning",
+    "acknowledge": "completion",
+    "confirm_completion": "completion",
+}

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from courses.models import Course, EvidenceDocument, Measure
 from municipalities.models import HealthPersonnel, Municipality
 
-from .models import Appeal, Order, Review
+from .models import Appeal, FollowUp, Order, Review
 
 
 class DateInput(forms.DateInput):
@@ -52,7 +52,20 @@ class IssueOrderForm(forms.Form):
     requirements = forms.CharField(
         label=_("What the order requires"), widget=forms.Textarea(attrs={"rows": 4})
     )
-    deadline = forms.DateField(label=_("Completion deadline"), widget=DateInput())
+    deadline = forms.DateField(
+        label=_("Completion deadline"),
+        widget=DateInput(),
+        help_text=_("A deadline on a weekend or public holiday moves to the next working day."),
+    )
+    decision_received_on = forms.DateField(
+        label=_("Decision received by the health personnel"),
+        required=False,
+        widget=DateInput(),
+        help_text=_(
+            "The three-week appeal period runs from this day. Leave empty if not known: the "
+            "decision date is used until it is recorded."
+        ),
+    )
 
     def __init__(self, *args, authorities, caseworkers, **kwargs):
         super().__init__(*args, **kwargs)
@@ -97,6 +110,11 @@ class IssueOrderForm(forms.Form):
             self.add_error("deadline", _("The deadline must be after the decision date."))
         if decision and decision > timezone.localdate():
             self.add_error("decision_date", _("The decision date cannot be in the future."))
+        received = data.get("decision_received_on")
+        if decision and received and received < decision:
+            self.add_error(
+                "decision_received_on", _("The decision cannot be received before it was made.")
+            )
         if not data.get("requires_course") and not data.get("requires_supervision"):
             self.add_error("requires_course", _("Choose course, supervision or both."))
         return data
@@ -118,6 +136,7 @@ class IssueOrderForm(forms.Form):
                 "requires_supervision",
                 "requirements",
                 "deadline",
+                "decision_received_on",
             )
         }
 
@@ -342,6 +361,17 @@ class SignOffForm(forms.Form):
         return data
 
 
+class FollowUpForm(forms.Form):
+    action = forms.ChoiceField(
+        label=_("What did you do?"), choices=FollowUp.Action.choices, widget=forms.RadioSelect
+    )
+    note = forms.CharField(
+        label=_("Note"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("E.g. whom you spoke to and what was agreed."),
+    )
+
+
 class ExtendDeadlineForm(forms.Form):
     new_deadline = forms.DateField(label=_("New deadline"), widget=DateInput())
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}))
@@ -416,7 +446,30 @@ class DecideAppealForm(forms.Form):
         return value
 
 
-class CaseListFilterForm(forms.Form):
+class DeadlineFilterForm(forms.Form):
+    """GET filters of a list (my tasks; the case list adds its own). A bad value in one field (a stale bookmark, a hand-edited URL)
+    drops that filter only, never the page nor the other filters."""
+
+    due = forms.ChoiceField(
+        label=_("Deadline"),
+        required=False,
+        choices=[
+            ("", _("Any deadline")),
+            ("overdue", _("Overdue")),
+            ("soon", _("Due within 14 days")),
+        ],
+    )
+
+    def values(self) -> dict:
+        if not self.is_bound:
+            return {name: "" for name in self.fields}
+        self.is_valid()
+        return {name: self.cleaned_data.get(name, "") for name in self.fields}
+
+
+class CaseListFilterForm(DeadlineFilterForm):
+    field_order = ["state", "due", "q"]
+
     state = forms.ChoiceField(
         label=_("Show"),
         required=False,

@@ -74,6 +74,11 @@ class Order(Process):
     requires_supervision = models.BooleanField(_("supervision"), default=False)
     requirements = models.TextField(_("what the order requires"))
     deadline = models.DateField(_("completion deadline"))
+    # fvl. § 29: the appeal period runs from receipt; unknown until recorded, then the decision
+    # date is assumed (electronic delivery the same day).
+    decision_received_on = models.DateField(
+        _("decision received by the health personnel"), null=True, blank=True
+    )
     withdrawal_reason = models.TextField(_("reason for withdrawal"), blank=True)
     objects = OrderQuerySet.as_manager()
     history = history_records()
@@ -269,3 +274,94 @@ class Appeal(models.Model):
 
     def __str__(self):
         return f"{self.order_id}: {self.received_on} ({self.outcome})"
+
+
+class FollowUp(models.Model):
+    """The authority's follow-up of a missed deadline: what the caseworker did about it."""
+
+    class Action(models.TextChoices):
+        CONTACTED = "contacted", _("Contacted the municipality")
+        EXTENDED = "extended", _("Extended the deadline")
+        FURTHER_REACTION = "further_reaction", _("Considering further reaction")
+
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, related_name="follow_ups", verbose_name=_("order")
+    )
+    step = models.CharField(_("late step"), max_length=50)
+    due = models.DateField(_("missed deadline"))
+    action = models.CharField(_("action"), max_length=20, choices=Action.choices)
+    note = models.TextField(_("note"))
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("followed up by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("followed up"), auto_now_add=True)
+    objects = HistoryPreservingQuerySet.as_manager()
+    history = history_records()
+
+    class Meta:
+        ordering = ["decided_at", "pk"]
+        verbose_name = _("follow-up")
+        verbose_name_plural = _("follow-ups")
+
+    def __str__(self):
+        return f"{self.order_id}: {self.step} ({self.action})"
+
+
+class Notification(models.Model):
+    """Something a person must know to act: shown in the app, and sent by e-mail that says only
+    that there is something to do. ``key`` makes each notice unique, so the scheduled command
+    can run any number of times without telling anyone twice."""
+
+    class Kind(models.TextChoices):
+        NEW_TASK = "new_task", _("New task")
+        REMINDER = "reminder", _("Deadline approaching")
+        OVERDUE = "overdue", _("Deadline passed")
+        ESCALATION = "escalation", _("Missed deadline to follow up")
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recipient"),
+        on_delete=models.PROTECT,
+        related_name="notifications",
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, related_name="notifications", verbose_name=_("order")
+    )
+    deadline_kind = models.CharField(_("deadline"), max_length=20, blank=True)
+    due = models.DateField(_("due"), null=True, blank=True)
+    key = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+    emailed_at = models.DateTimeField(_("e-mailed"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        indexes = [models.Index(fields=["recipient", "read_at"])]
+
+    def __str__(self):
+        return f"{self.recipient_id}: {self.kind} {self.order_id}"
+
+
+class NextDeadline(models.Model):
+    """The earliest deadline of an open order that someone still has to meet, kept beside the
+    order so lists can sort, filter and count by it in SQL. Derived data (no history): it is
+    recomputed from the order, its steps and measures (orders.deadlines.refresh)."""
+
+    order = models.OneToOneField(
+        Order, on_delete=models.CASCADE, primary_key=True, related_name="next_deadline"
+    )
+    due = models.DateField(_("next deadline"), null=True, blank=True, db_index=True)
+    kind = models.CharField(_("deadline"), max_length=20, blank=True)
+
+    class Meta:
+        verbose_name = _("next deadline")
+        verbose_name_plural = _("next deadlines")
+
+    def __str__(self):
+        return f"{self.order_id}: {self.kind} {self.due}"

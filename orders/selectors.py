@@ -1,17 +1,22 @@
 """Reads for pages, already scoped through orders.access. Related rows are fetched here,
 once, so a page runs the same number of queries whatever the number of rows."""
 
-from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, Subquery
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.db.models import CharField, Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import PROCESS
 
 from audit import timeline
+from audit.models import AccessEvent
 from courses.models import CourseMeeting, EvidenceDocument, Measure, SupervisionSession
 
-from . import access
-from .models import Appeal, Order
+from . import access, deadlines
+from .models import Appeal, NextDeadline, Order, Review
 
 STAGE_LABELS = {
     "plan_measures": _("Awaiting the municipality's plan"),
@@ -56,11 +61,29 @@ def stage_of(order) -> str:
     return STAGE_LABELS.get(ref.rsplit(".", 1)[-1], _("In progress"))
 
 
-def orders_for_list(user, *, state="", search="") -> QuerySet[Order]:
-    """The case list: orders the user may see, soonest deadline first."""
-    orders = _with_state(access.orders_visible_to(user))
+# Lists flag what is "due soon" this many days ahead (the deadline overview counts the same).
+DUE_SOON_DAYS = 14
+
+
+def due_filter(due, today, prefix="") -> Q | None:
+    """Orders whose next deadline is overdue (its day is over) or falls within DUE_SOON_DAYS
+    from today (today included); None for no filter. Only open orders have one."""
+    field = f"{prefix}next_deadline__due"
+    if due == "overdue":
+        return Q(**{f"{field}__lt": today})
+    if due == "soon":
+        return Q(**{f"{field}__range": (today, today + timedelta(days=DUE_SOON_DAYS))})
+    return None
+
+
+def orders_for_list(user, *, state="", search="", due="", today=None) -> QuerySet[Order]:
+    """The case list: orders the user may see, overdue first, then by their next deadline
+    (orders without one, i.e. closed ones, last)."""
+    orders = _with_state(access.orders_visible_to(user)).select_related("next_deadline")
     if state in STAGE_FILTERS:
         orders = orders.filter(STAGE_FILTERS[state])
+    if (by_due := due_filter(due, today or timezone.localdate())) is not None:
+        orders = orders.filter(by_due)
     if search := search.strip():
         orders = orders.filter(
             Q(case_number__icontains=search)
@@ -68,20 +91,100 @@ def orders_for_list(user, *, state="", search="") -> QuerySet[Order]:
             | Q(health_personnel__hpr_number=search)
             | Q(municipality__name__icontains=search)
         )
-    return orders.order_by("deadline", "pk")
+    # Ascending dates put the overdue ones (in the past) first, the most overdue at the top.
+    return orders.order_by(F("next_deadline__due").asc(nulls_last=True), "deadline", "pk")
 
 
-def tasks_for(user) -> QuerySet[Task]:
-    """Mine oppgaver: open steps this user may take, soonest order deadline first."""
-    return (
-        access.actionable_tasks_for(user)
-        .select_related(
-            "process__order__health_personnel",
-            "process__order__municipality",
-            "process__order__issuing_authority",
-        )
-        .order_by("process__order__deadline", "created")
+def tasks_for(user, *, due="", today=None) -> QuerySet[Task]:
+    """Mine oppgaver: open steps this user may take, overdue orders first, then by the order's
+    next deadline."""
+    tasks = access.actionable_tasks_for(user).select_related(
+        "process__order__health_personnel",
+        "process__order__municipality",
+        "process__order__issuing_authority",
+        "process__order__next_deadline",
     )
+    if (by_due := due_filter(due, today or timezone.localdate(), "process__order__")) is not None:
+        tasks = tasks.filter(by_due)
+    return tasks.order_by(
+        F("process__order__next_deadline__due").asc(nulls_last=True),
+        "process__order__deadline",
+        "created",
+    )
+
+
+@dataclass(frozen=True)
+class NextDue:
+    """An order's next deadline as a list shows it: the date, what is due, days left."""
+
+    due: date
+    kind: str
+    days_left: int
+
+    @property
+    def label(self):
+        return deadlines.LABELS.get(self.kind, "")
+
+    @property
+    def overdue(self) -> bool:
+        return self.days_left < 0
+
+    @property
+    def days_overdue(self) -> int:
+        return -self.days_left
+
+    @property
+    def due_soon(self) -> bool:
+        return 0 <= self.days_left <= DUE_SOON_DAYS
+
+
+def next_due_of(order, today) -> NextDue | None:
+    """From the NextDeadline the list selected with the order (no query)."""
+    try:
+        row = order.next_deadline
+    except NextDeadline.DoesNotExist:
+        return None
+    if row.due is None:
+        return None
+    return NextDue(row.due, row.kind, (row.due - today).days)
+
+
+def deadline_counts(orders: QuerySet[Order], today) -> dict:
+    """Open orders among ``orders``, those due within DUE_SOON_DAYS and those overdue: one
+    aggregate query."""
+    is_open = Q(status=PROCESS.NEW)
+    return orders.aggregate(
+        open=Count("pk", filter=is_open),
+        due_soon=Count("pk", filter=is_open & due_filter("soon", today)),
+        overdue=Count("pk", filter=is_open & due_filter("overdue", today)),
+    )
+
+
+@dataclass(frozen=True)
+class OrganisationCounts:
+    kind: str  # "authority" or "municipality"
+    organisation: object
+    counts: dict
+
+
+def deadline_overview(user, today) -> list[OrganisationCounts]:
+    """One row per organisation the user acts for: each authority they are caseworker for
+    (the orders it issued) and each municipality they lead (the orders concerning it). Only
+    orders the user may see are counted (need to know)."""
+    visible = access.orders_visible_to(user)
+    rows = [
+        OrganisationCounts(
+            "authority", a, deadline_counts(visible.filter(issuing_authority=a), today)
+        )
+        for a in access.authorities_for(user).order_by("name")
+    ]
+    rows += [
+        OrganisationCounts(
+            "municipality", m, deadline_counts(visible.filter(municipality=m), today)
+        )
+        for m in access.municipalities_for(user).order_by("name")
+    ]
+    return rows
 
 
 def order_for(user, pk) -> Order:
@@ -163,30 +266,152 @@ TASK_DONE_TITLES = {
     "sign_off": _("Reviewed by the authority"),
 }
 
+SIGN_OFF_TITLES = {
+    Review.Outcome.FULFILLED: _("Signed off: the order is fulfilled"),
+    Review.Outcome.RETURNED: _("Sent back to the municipality"),
+}
+
+
+def _review_of(task, reviews):
+    """The Review a sign-off task recorded: it is saved between the task's start and finish,
+    in the same transaction (services.sign_off)."""
+    begun = task.started or task.created
+    for review in reviews:
+        if begun <= review.decided_at <= task.finished:
+            return review
+    return None
+
+
+def _taken_entry(task, step):
+    """Who took the step. A step the flow assigns on creation (the GP's acknowledgement) is
+    theirs from then; the others are taken from a shared queue when someone starts them.
+    viewflow leaves ``assigned`` empty, so ``started`` is when it was taken."""
+    if task.status == "CANCELED" or task.owner is None:
+        # Withdrawal overwrites the owner with whoever cancelled (services._withdraw).
+        return None
+    if getattr(task.flow_task, "_owner", None):
+        title = _("Step assigned: %(step)s") % {"step": step}
+        return timeline.Entry(task.created, task.owner, "workflow", str(title))
+    if when := task.assigned or task.started:
+        title = _("Step taken: %(step)s") % {"step": step}
+        return timeline.Entry(when, task.owner, "workflow", str(title))
+    return None
+
+
+# The flow's end that closes the case; other End nodes only finish a side branch (a deadline
+# notice, a follow-up) and say nothing about the case.
+CLOSING_END = "end"
+
 
 def _task_entries(order) -> list[timeline.Entry]:
+    """Workflow steps: who took each step and who completed it, a sign-off as fulfilled or
+    sent back. Two queries, whatever the number of rounds."""
     tasks = Task.objects.filter(
-        process_id=order.pk, flow_task_type__in=["HUMAN", "END"], finished__isnull=False
+        process_id=order.pk, flow_task_type__in=["HUMAN", "END"]
     ).select_related("owner")
+    reviews = list(Review.objects.filter(order_id=order.pk).order_by("decided_at", "pk"))
     entries, last_actor = [], None
-    for task in sorted(tasks, key=lambda t: (t.finished, t.pk)):
+    for task in sorted(tasks, key=lambda t: (t.finished or t.created, t.pk)):
         name = task.flow_task.name
+        step = task.flow_task.task_title
         who = task.owner
+        if task.flow_task_type == "HUMAN" and (taken := _taken_entry(task, step)):
+            entries.append(taken)
+        if task.finished is None or (task.flow_task_type == "END" and name != CLOSING_END):
+            continue
+        text = ""
         if task.flow_task_type == "END":
             # The engine closes the case; the person is whoever took the deciding step.
             title, who = _("Case closed: the order is fulfilled"), last_actor
         elif task.status == "CANCELED":
-            title = _("Step cancelled: %(step)s") % {"step": task.flow_task.task_title}
+            # Withdrawal names the canceller as owner; a step cancelled by the case closing
+            # (a pending follow-up) goes to whoever took the deciding step.
+            title, who = _("Step cancelled: %(step)s") % {"step": step}, who or last_actor
+        elif name == "sign_off" and (review := _review_of(task, reviews)):
+            title, text = SIGN_OFF_TITLES[review.outcome], review.reason
         else:
-            title = TASK_DONE_TITLES.get(name, task.flow_task.task_title)
+            title = TASK_DONE_TITLES.get(name, step)
         last_actor = who or last_actor
-        entries.append(timeline.Entry(task.finished, who, "workflow", str(title)))
+        entries.append(timeline.Entry(task.finished, who, "workflow", str(title), text))
     return entries
 
 
-def timeline_for(order, *, kinds=()) -> list[timeline.Entry]:
-    """The case's history, newest first, in a fixed number of queries."""
-    from .models import CompletionConfirmation, DeadlineExtension, Review
+# What an access event on a case says the person did; actions are named by orders.views.
+ACCESS_ACTIONS = {
+    "view_case": (_("Opened the case"), _("Refused attempt to open the case")),
+    "open_step": (_("Opened a step"), _("Refused attempt to open a step")),
+    "view_measure": (_("Opened a measure"), _("Refused attempt to open a measure")),
+    "download_document": (
+        _("Downloaded a document"),
+        _("Refused attempt to download a document"),
+    ),
+    "manage_case": (
+        _("Opened a form to manage the case"),
+        _("Refused attempt to manage the case"),
+    ),
+    "view_case_readers": (
+        _("Looked at who has seen the case"),
+        _("Refused attempt to see who has seen the case"),
+    ),
+}
+
+
+def access_title(event) -> str:
+    shown, refused = ACCESS_ACTIONS.get(
+        event.action,
+        (
+            _("Other access (%(action)s)") % {"action": event.action},
+            _("Refused attempt (%(action)s)") % {"action": event.action},
+        ),
+    )
+    return str(refused if event.outcome == AccessEvent.Outcome.REFUSED else shown)
+
+
+def access_entries(events) -> list[timeline.Entry]:
+    return timeline.access_entries(events, title_of=access_title)
+
+
+def access_events_on(order) -> QuerySet[AccessEvent]:
+    """Every access event on the case, newest first, shown or refused (views.visible_order
+    logs a refused look by an outsider on the case it probed)."""
+    return (
+        AccessEvent.objects.filter(case_id=str(order.pk))
+        .select_related("user")
+        .order_by("-at", "-sequence")
+    )
+
+
+def readers_of(order) -> QuerySet[AccessEvent]:
+    """Innsyn: the reads of the case that were shown, newest first (refused attempts showed
+    nothing, so they are not reads)."""
+    return (
+        AccessEvent.objects.filter(case_id=str(order.pk), outcome=AccessEvent.Outcome.SHOWN)
+        .select_related("user")
+        .order_by("-at", "-sequence")
+    )
+
+
+TIMELINE_PAGE_SIZE = 50
+
+# Access events flood a busy case's history (every opening is one), so they are shown when
+# asked for; the rest is the default view.
+ACCESS_KIND = "access"
+HISTORY_KINDS = ("order", "workflow", "measure", "document", "decision")
+
+
+def timeline_kinds_for(user, order) -> list[str]:
+    """The kinds of timeline entries ``user`` may filter on: the access log only for the
+    authority (orders.access.may_see_access_events)."""
+    if access.may_see_access_events(user, order):
+        return [*HISTORY_KINDS, ACCESS_KIND]
+    return list(HISTORY_KINDS)
+
+
+def timeline_for(order, *, kinds=()) -> timeline.Timeline:
+    """The case's history, newest first, as a sliceable timeline for a Paginator: a fixed
+    number of queries per page, however long it is. ``kinds`` defaults to HISTORY_KINDS; the
+    caller has checked "access" against timeline_kinds_for."""
+    from .models import CompletionConfirmation, DeadlineExtension
 
     sources = {
         "order": lambda: timeline.history_entries(
@@ -290,5 +515,34 @@ def timeline_for(order, *, kinds=()) -> list[timeline.Entry]:
             )
         ),
     }
-    chosen = [name for name in sources if not kinds or name in kinds]
-    return timeline.merge(*(sources[name]() for name in chosen))
+    kinds = kinds or HISTORY_KINDS
+    long = []
+    if ACCESS_KIND in kinds:
+        long.append(timeline.NewestFirst(access_events_on(order), access_entries))
+    return timeline.Timeline(
+        loaded=[source for name, source in sources.items() if name in kinds], long=long
+    )
+
+
+def follow_up_context(order, task) -> dict:
+    """What the follow-up page shows: the late step, its deadline, whether extending is open."""
+    from . import deadlines
+    from .notifications import late_step_of
+
+    late = late_step_of(task)
+    return {
+        "late_step": late,
+        "late_due": deadlines.step_deadline(order, late.flow_task.name),
+        "may_extend": not access.is_closed(order),
+    }
+
+
+def deadlines_for_page(order, open_tasks, measures, appeals) -> list:
+    """The case's deadlines for the case page, soonest first, each with its days left."""
+    from . import deadlines
+
+    open_steps = {task.flow_task.name for task in open_tasks}
+    found = deadlines.deadlines_of(
+        order, open_steps=open_steps, measures=measures, has_appeal=bool(appeals)
+    )
+    return sorted(found, key=lambda d: d.due)

@@ -15,15 +15,25 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm
+from viewflow.workflow.models import Task
+from viewflow.workflow.status import STATUS
 
 import audit
 from courses import services as course_services
 from courses.models import Measure
 from municipalities.appointments import ensure_login
 
-from . import access
-from .flows import OrderFlow
-from .models import VIEW_ORDER, Appeal, CompletionConfirmation, DeadlineExtension, Order, Review
+from . import access, deadlines
+from .flows import DEADLINE_OF_STEP, OrderFlow
+from .models import (
+    VIEW_ORDER,
+    Appeal,
+    CompletionConfirmation,
+    DeadlineExtension,
+    FollowUp,
+    Order,
+    Review,
+)
 
 
 class StepNotOpen(Exception):
@@ -78,6 +88,7 @@ def issue_order(
     requires_course=False,
     requires_supervision=False,
     legal_basis=Order.LegalBasis.HPL_56,
+    decision_received_on=None,
 ) -> Order:
     """Register a decided order and open the municipality's planning step."""
     if not access.acts_for_authority(acting_user, issuing_authority):
@@ -100,6 +111,7 @@ def issue_order(
             requires_supervision=requires_supervision,
             requirements=requirements,
             deadline=deadline,
+            decision_received_on=decision_received_on,
         )
 
 
@@ -174,6 +186,28 @@ def sign_off(*, task, acting_user, outcome, reason="") -> Review:
     return review
 
 
+def follow_up(*, task, acting_user, action, note) -> FollowUp:
+    """The caseworker's follow-up of a step that stayed late past the grace period: what they
+    did (contacted the municipality, extended the deadline, consider further reaction)."""
+    from .notifications import late_step_of
+
+    if not note.strip():
+        raise ValidationError({"note": _("Say what was done about the missed deadline.")})
+    with _taking_step(task, acting_user, "follow_up") as order:
+        late = late_step_of(task)
+        record = FollowUp(
+            order=order,
+            step=late.flow_task.name,
+            due=deadlines.step_deadline(order, late.flow_task.name),
+            action=action,
+            note=note,
+            decided_by=acting_user,
+        )
+        record.full_clean()
+        record.save()
+    return record
+
+
 def extend_deadline(*, order, acting_user, new_deadline: date, reason) -> DeadlineExtension:
     if not reason.strip():
         raise ValidationError({"reason": _("Give a reason for the extension.")})
@@ -192,7 +226,29 @@ def extend_deadline(*, order, acting_user, new_deadline: date, reason) -> Deadli
         order.deadline = new_deadline
         order._change_reason = reason
         order.save()
+        _rearm_deadline_timers(order)
     return extension
+
+
+def _rearm_deadline_timers(order):
+    """A moved deadline moves its reminder, overdue notice and follow-up: the open steps'
+    timers that have not fired are cancelled, and all are armed again for the new date (a
+    notice already given for the old date is not repeated; one for the new date will come)."""
+    open_steps = order.task_set.filter(
+        status__in=access.OPEN_TASK_STATUSES, flow_task_type="HUMAN"
+    )
+    for host in open_steps:
+        node = host.flow_task
+        # Only the completion deadline moves; the planning deadline stays where it was.
+        if DEADLINE_OF_STEP.get(node.name) != "completion":
+            continue
+        for timer in Task.objects.filter(
+            previous=host, flow_task_type="TIMER", status=STATUS.SCHEDULED
+        ):
+            timer.flow_task.activation_class(timer).cancel()
+        host_activation = node.activation_class(host)
+        for boundary in node._boundary_events:
+            boundary._arm(host_activation)
 
 
 def withdraw_order(*, order, acting_user, reason) -> Order:

@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 from viewflow.workflow.exceptions import FlowLockFailed
@@ -46,11 +47,25 @@ def log_access(request, action, target, *, order=None, outcome="shown", detail="
 
 
 def visible_order(request, pk, action="view_case") -> Order:
-    """The order, or 404; a refused look at somebody else's case is logged too."""
+    """The order, or 404; a refused look at somebody else's case is logged too, on that case
+    (if it exists) so the issuing authority's security officer sees who probed it."""
     try:
         return selectors.order_for(request.user, pk)
     except Http404:
-        log_access(request, action, f"order:{pk}", outcome="refused")
+        probed_case = Order.objects.filter(pk=pk).only("pk", "issuing_authority_id").first()
+        capacity = capacity_of(request.user)
+        if probed_case is not None:
+            capacity = audit.Capacity(
+                capacity.role, capacity.organisation, probed_case.issuing_authority_id
+            )
+        audit.record(
+            request=request,
+            action=action,
+            target=f"order:{pk}",
+            outcome="refused",
+            case=probed_case,
+            capacity=capacity,
+        )
         raise
 
 
@@ -75,19 +90,38 @@ def form_errors_from(error: ValidationError, form):
         form.add_error(None, error.messages)
 
 
+def list_query(request) -> str:
+    """The list's GET filters, for its page links."""
+    query = request.GET.copy()
+    query.pop("side", None)
+    return query.urlencode()
+
+
 @login_required
 def my_tasks(request):
-    page = page_of(request, selectors.tasks_for(request.user))
-    return render(request, "orders/my_tasks.html", {"page": page})
+    filters = forms.DeadlineFilterForm(request.GET or None)
+    due, today = filters.values()["due"], timezone.localdate()
+    page = page_of(request, selectors.tasks_for(request.user, due=due, today=today))
+    for task in page.object_list:
+        task.next_due = selectors.next_due_of(task.process.order, today)
+    context = {
+        "page": page,
+        "filters": filters,
+        "filtered": bool(due),
+        "query": list_query(request),
+    }
+    return render(request, "orders/my_tasks.html", context)
 
 
 @login_required
 def case_list(request):
     filters = forms.CaseListFilterForm(request.GET or None)
-    state = search = ""
-    if filters.is_valid():
-        state, search = filters.cleaned_data["state"], filters.cleaned_data["q"]
-    page = page_of(request, selectors.orders_for_list(request.user, state=state, search=search))
+    values, today = filters.values(), timezone.localdate()
+    search = values["q"]
+    orders = selectors.orders_for_list(
+        request.user, state=values["state"], search=search, due=values["due"], today=today
+    )
+    page = page_of(request, orders)
     if search:
         # The term is kept: a security officer looking for snooping needs to see what was asked.
         shown = ",".join(o.case_number for o in page.object_list)
@@ -96,9 +130,13 @@ def case_list(request):
         )
     for order in page.object_list:
         order.stage = selectors.stage_of(order)
-    query = request.GET.copy()
-    query.pop("side", None)
-    context = {"page": page, "filters": filters, "query": query.urlencode()}
+        order.next_due = selectors.next_due_of(order, today)
+    context = {
+        "page": page,
+        "filters": filters,
+        "query": list_query(request),
+        "overview": selectors.deadline_overview(request.user, today),
+    }
     return render(request, "orders/case_list.html", context)
 
 
@@ -106,7 +144,6 @@ def case_list(request):
 def case_detail(request, pk):
     order = visible_order(request, pk)
     log_access(request, "view_case", order, order=order)
-    kinds = [k for k in request.GET.getlist("vis") if k in TIMELINE_KINDS]
     open_tasks = selectors.open_tasks_of(order)
     context = {
         "order": order,
@@ -115,10 +152,14 @@ def case_detail(request, pk):
         "open_tasks": [(t, access.may_take_step(request.user, order, t)) for t in open_tasks],
         "may_manage": access.may_manage_case(request.user, order),
         "may_decide_appeal": access.may_decide_appeal(request.user, order),
-        "timeline": selectors.timeline_for(order, kinds=kinds),
-        "timeline_kinds": [(k, label, k in kinds) for k, label in TIMELINE_KINDS.items()],
+        "may_see_readers": access.is_concerned_person(request.user, order),
+        **timeline_context(request, order),
         **selectors.case_page_data(order),
     }
+    context["deadlines"] = selectors.deadlines_for_page(
+        order, open_tasks, context["measures"], context["appeals"]
+    )
+    context["today"] = timezone.localdate()
     return render(request, "orders/case_detail.html", context)
 
 
@@ -128,7 +169,42 @@ TIMELINE_KINDS = {
     "measure": _("Measures"),
     "document": _("Documents"),
     "decision": _("Decisions"),
+    selectors.ACCESS_KIND: _("Access log"),
 }
+
+# The timeline's own page parameter: "side" is the case list's, and may come along.
+TIMELINE_PAGE = "tidslinje"
+
+
+def timeline_context(request, order) -> dict:
+    """The chosen kinds (?vis=, only those the user may see), one page of the merged timeline,
+    and the query string its page links keep."""
+    allowed = selectors.timeline_kinds_for(request.user, order)
+    chosen = [k for k in request.GET.getlist("vis") if k in allowed]
+    shown = chosen or list(selectors.HISTORY_KINDS)
+    entries = selectors.timeline_for(order, kinds=shown)
+    page = Paginator(entries, selectors.TIMELINE_PAGE_SIZE).get_page(request.GET.get(TIMELINE_PAGE))
+    return {
+        "timeline": list(page.object_list),
+        "timeline_page": page,
+        "timeline_kinds": [(k, TIMELINE_KINDS[k], k in shown) for k in allowed],
+        "timeline_query": urlencode({"vis": chosen}, doseq=True),
+        "timeline_page_param": TIMELINE_PAGE,
+    }
+
+
+@login_required
+def case_readers(request, pk):
+    """Innsyn: the health personnel concerned sees who has read their case, when, in which
+    capacity (Normen, fact sheet 15). Anyone else is told it does not exist."""
+    order = visible_order(request, pk, action="view_case_readers")
+    if not access.is_concerned_person(request.user, order):
+        log_access(request, "view_case_readers", order, order=order, outcome="refused")
+        raise Http404
+    log_access(request, "view_case_readers", order, order=order)
+    page = page_of(request, selectors.readers_of(order))
+    context = {"order": order, "page": page, "reads": selectors.access_entries(page.object_list)}
+    return render(request, "orders/case_readers.html", context)
 
 
 @login_required
@@ -187,7 +263,7 @@ def task_step(request, pk, task_pk):
     log_access(request, "open_step", task, order=order)
     context = {"order": order, "task": task, "stage": selectors.stage_of(order), **step_forms}
     if step.get("context"):
-        context.update(step["context"](order))
+        context.update(step["context"](order, task))
     return render(request, step["template"], context)
 
 
@@ -219,7 +295,7 @@ STEPS = {
         },
         "service": services.acknowledge_plan,
         "arguments": lambda f: {},
-        "context": lambda order: {"measures": selectors.measures_of(order)},
+        "context": lambda order, task: {"measures": selectors.measures_of(order)},
         "done": _("You have accepted the plan."),
     },
     "confirm_completion": {
@@ -237,7 +313,7 @@ STEPS = {
             "existing_documents": list(f["form"].cleaned_data.get("existing_documents") or []),
             "reasons": f["form"].reasons(),
         },
-        "context": lambda order: {
+        "context": lambda order, task: {
             "measures": selectors.measures_of(order),
             "reviews": list(order.reviews.all()),
         },
@@ -253,8 +329,21 @@ STEPS = {
             "outcome": f["form"].cleaned_data["outcome"],
             "reason": f["form"].cleaned_data["reason"],
         },
-        "context": lambda order: selectors.case_page_data(order),
+        "context": lambda order, task: selectors.case_page_data(order),
         "done": _("Your decision is recorded."),
+    },
+    "follow_up": {
+        "template": "orders/step_follow_up.html",
+        "forms": lambda request, order, bound: {
+            "form": forms.FollowUpForm(_data(request, bound)[0])
+        },
+        "service": services.follow_up,
+        "arguments": lambda f: {
+            "action": f["form"].cleaned_data["action"],
+            "note": f["form"].cleaned_data["note"],
+        },
+        "context": lambda order, task: selectors.follow_up_context(order, task),
+        "done": _("Your follow-up is recorded."),
     },
 }
 
@@ -262,6 +351,7 @@ STEPS = {
 def _case_action(request, pk, form_class, service, template, done, arguments):
     order = visible_order(request, pk, action="manage_case")
     if not access.may_manage_case(request.user, order):
+        log_access(request, "manage_case", order, order=order, outcome="refused")
         raise PermissionDenied
     form = form_class(request.POST or None, order=order)
     if request.method == "POST" and form.is_valid():
@@ -327,9 +417,11 @@ def register_appeal(request, pk):
 def decide_appeal(request, pk, appeal_pk):
     order = visible_order(request, pk, action="manage_case")
     if not access.may_decide_appeal(request.user, order):
+        log_access(request, "manage_case", order, order=order, outcome="refused")
         raise PermissionDenied
     appeal = order.appeals.filter(pk=appeal_pk, outcome="pending").first()
     if appeal is None:
+        log_access(request, "manage_case", f"appeal:{appeal_pk}", order=order, outcome="refused")
         raise Http404
     form = forms.DecideAppealForm(request.POST or None, appeal=appeal)
     if request.method == "POST" and form.is_valid():
@@ -398,15 +490,20 @@ def municipality_overview(request, number):
         raise Http404
     log_access(request, "view_municipality", municipality)
     offices, without_office = register_of(municipality)
-    orders = selectors.orders_for_list(request.user).filter(municipality=municipality)
+    today = timezone.localdate()
+    orders = selectors.orders_for_list(request.user, today=today).filter(municipality=municipality)
     page = page_of(request, orders)
     for order in page.object_list:
         order.stage = selectors.stage_of(order)
+        order.next_due = selectors.next_due_of(order, today)
+    visible_here = access.orders_visible_to(request.user).filter(municipality=municipality)
+    counts = selectors.deadline_counts(visible_here, today)
     context = {
         "municipality": municipality,
         "offices": offices,
         "without_office": without_office,
         "page": page,
+        "overview": [selectors.OrganisationCounts("municipality", municipality, counts)],
         "may_appoint": may_appoint(request.user, Appointment.Role.LEADER, municipality),
     }
     return render(request, "orders/municipality_overview.html", context)
@@ -416,6 +513,7 @@ def municipality_overview(request, number):
 def personnel_lookup(request):
     """Type-ahead for the issue form: health personnel by HPR number or name (caseworkers)."""
     if not access.may_issue(request.user):
+        log_access(request, "search_personnel", "search:0", outcome="refused")
         raise Http404
     term = request.GET.get("q", "").strip()[:100]
     if len(term) < 2:

@@ -3,7 +3,7 @@ list (PAGE_SIZE rows per page) nor with the number of measures, documents and hi
 case. Each test measures the small case with CaptureQueriesContext and requires the large case
 to stay within that count."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.conf import settings
@@ -12,7 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from viewflow.workflow.status import PROCESS
 
-from orders import services
+import audit
+from orders import access, selectors, services
 from orders.models import Appeal, Review
 from tests import factories
 from tests.orders import lifecycle
@@ -216,6 +217,64 @@ def test_empty_lists_for_outsiders_run_no_more_queries_than_full_ones(
         assert client.get("/oppgaver/").context["page"].paginator.count == 0
 
 
+# --- what is late: deadline filters, days left and the deadline overview -------------------
+
+
+@pytest.fixture
+def late_orders(world, time_machine):
+    """``issue(count)`` issues Bergen orders on ISSUE_DAY and returns the clock to LATE_DAY,
+    when their planning deadline (30 days on) has passed."""
+    time_machine.move_to(LATE_DAY, tick=False)
+
+    def issue(count, start):
+        time_machine.move_to(ISSUE_DAY, tick=False)
+        _issue(world, count, start=start)
+        time_machine.move_to(LATE_DAY, tick=False)
+
+    return issue
+
+
+ISSUE_DAY = timezone.make_aware(datetime(2027, 3, 1, 9))
+LATE_DAY = timezone.make_aware(datetime(2027, 4, 20, 9))
+
+
+@pytest.mark.parametrize(
+    ("viewer", "url", "params"),
+    [
+        ("leader", "/saker/", {"due": "overdue"}),
+        ("leader", "/saker/", {"due": "overdue", "state": "open", "q": "Bergen"}),
+        ("caseworker", "/saker/", {"due": "overdue"}),
+        ("leader", "/oppgaver/", {"due": "overdue"}),
+        ("leader", "/oppgaver/", {}),
+        ("caseworker", "/kommuner/4601/", {}),
+    ],
+)
+def test_deadline_lists_run_the_same_queries_for_5_and_200_overdue_orders(
+    world, late_orders, client_for, django_assert_num_queries, viewer, url, params
+):
+    """Exactly as many queries for 200 overdue orders as for 5: the next deadline comes with
+    the order (select_related) and the deadline overview is one aggregate per organisation."""
+    late_orders(SMALL, 1)
+    client = client_for(getattr(world, viewer))
+    client.get(url, params)  # warm up
+    small, response = count_queries(client, url, **params)
+    assert response.context["page"].paginator.count == SMALL
+    assert response.content.decode().count('class="next-deadline overdue"') == SMALL
+
+    late_orders(LARGE - SMALL, 1000)
+
+    with django_assert_num_queries(small):
+        response = client.get(url, params)
+    assert response.context["page"].paginator.count == LARGE
+    assert response.content.decode().count('class="next-deadline overdue"') == settings.PAGE_SIZE
+    with django_assert_num_queries(small):
+        client.get(url, {**params, "side": response.context["page"].paginator.num_pages})
+    MEASURED[f"{viewer} {url} {params or ''}".strip()] = {
+        SMALL: small,
+        LARGE: count_queries(client, url, **params)[0],
+    }
+
+
 # --- the case page -----------------------------------------------------------------------
 
 
@@ -342,3 +401,125 @@ def test_rich_case_is_still_open_and_signable(world, lean_and_rich):
         assert order.status == PROCESS.NEW
         assert lifecycle.open_task(order, "sign_off")
         assert order.appeals.filter(outcome=Appeal.Outcome.PENDING).count() == 1
+
+
+# --- the case timeline and "who has seen my case" ---------------------------------------
+
+
+def _reads(world, order, count):
+    """``count`` openings of ``order`` in the access log, by the people who see it."""
+    readers = [world.leader, world.gp_user, world.caseworker]
+    for i in range(count):
+        user = readers[i % len(readers)]
+        audit.record(
+            user=user,
+            action="view_case",
+            target=order,
+            case=order,
+            capacity=access.capacity_on(user, order),
+        )
+
+
+TIMELINE_FEW, TIMELINE_MANY = 10, 500
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"vis": "access"},
+        {"vis": ["access", "workflow", "order", "decision"]},
+        {},
+    ],
+    ids=["access-log", "access-and-history", "default"],
+)
+def test_case_page_runs_the_same_queries_with_10_and_500_timeline_events(
+    world, client_for, django_assert_num_queries, params
+):
+    """Exactly as many queries with 500 access events on the case as with 10, on the first
+    page and on the last: a page loads only the events it shows, with their users."""
+    order = factories.issue_order(
+        caseworker=world.caseworker, authority=world.authority, personnel=world.gp, number=1
+    )
+    lifecycle.plan(order, world.leader)
+    _reads(world, order, TIMELINE_FEW - 1)  # the measured request adds the tenth
+    client = client_for(world.caseworker)
+    url = f"/saker/{order.pk}/"
+    client.get(url, {"vis": "order"})  # warm up
+    few, response = count_queries(client, url, **params)
+    if params:
+        assert response.context["timeline_page"].paginator.count >= TIMELINE_FEW
+
+    _reads(world, order, TIMELINE_MANY - TIMELINE_FEW)
+
+    with django_assert_num_queries(few):
+        response = client.get(url, params)
+    page = response.context["timeline_page"]
+    if params:
+        assert page.paginator.count >= TIMELINE_MANY
+        assert len(response.context["timeline"]) == selectors.TIMELINE_PAGE_SIZE
+    with django_assert_num_queries(few):
+        last = client.get(url, {**params, "tidslinje": page.paginator.num_pages})
+    assert last.context["timeline_page"].number == page.paginator.num_pages
+    with django_assert_num_queries(few):
+        client.get(url, {**params, "tidslinje": 2})
+    MEASURED[f"case page timeline {params or 'default'}"] = {
+        TIMELINE_FEW: few,
+        TIMELINE_MANY: count_queries(client, url, **params)[0],
+    }
+
+
+def test_case_page_runs_the_same_queries_with_few_and_many_history_rows(
+    world, client_for, django_assert_num_queries
+):
+    """History grows too: 60 deadline extensions (order and extension history, 120 rows and
+    more) cost no more queries than one."""
+    order = factories.issue_order(
+        caseworker=world.caseworker, authority=world.authority, personnel=world.gp, number=1
+    )
+
+    def extend(times):
+        for i in range(times):
+            services.extend_deadline(
+                order=order,
+                acting_user=world.caseworker,
+                new_deadline=order.__class__.objects.get(pk=order.pk).deadline + timedelta(days=1),
+                reason=f"Forlenget {i}",
+            )
+
+    extend(1)
+    client = client_for(world.caseworker)
+    url = f"/saker/{order.pk}/"
+    client.get(url)
+    few, response = count_queries(client, url)
+    assert response.context["timeline_page"].paginator.num_pages == 1
+    extend(60)
+    with django_assert_num_queries(few):
+        response = client.get(url)
+    assert response.context["timeline_page"].paginator.num_pages > 2
+    with django_assert_num_queries(few):
+        client.get(url, {"tidslinje": 3})
+
+
+def test_case_readers_page_runs_the_same_queries_with_5_and_100_reads(
+    world, client_for, django_assert_num_queries
+):
+    order = factories.issue_order(
+        caseworker=world.caseworker, authority=world.authority, personnel=world.gp, number=1
+    )
+    _reads(world, order, 4)  # the measured request adds the fifth
+    client = client_for(world.gp_user)
+    url = f"/saker/{order.pk}/innsyn/"
+    client.get(f"/saker/{order.pk}/")  # warm up (and one more read)
+    few, response = count_queries(client, url)
+    assert response.context["page"].paginator.count == 6
+
+    _reads(world, order, 100 - 6)
+
+    with django_assert_num_queries(few):
+        response = client.get(url)
+    assert response.context["page"].paginator.count == 101
+    assert len(response.context["reads"]) == settings.PAGE_SIZE
+    with django_assert_num_queries(few):
+        response = client.get(url, {"side": response.context["page"].paginator.num_pages})
+    assert response.context["reads"]
+    MEASURED["case readers page"] = {5: few, 100: count_queries(client, url)[0]}

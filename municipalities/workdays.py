@@ -1,0 +1,34 @@
+"""Norwegian working days: a deadline that ends on a Saturday, Sunday or public holiday moves to
+the next working day (domstolloven § 149, applied to administrative deadlines through
+forvaltningsloven § 30). Holidays come from the maintained ``holidays`` package."""
+
+from datetime import date, timedelta
+from functools import lru_cache
+
+import holidays
+
+
+@lru_cache(maxsize=64)
+def _holidays(year: int):
+    return holidays.country_holidays("NO", years=year)
+
+
+def is_working_day(day: date) -> bool:
+    return day.weekday() < 5 and day not in _holidays(day.year)
+
+
+def next_working_day(day: date) -> date:
+    """``day`` itself if it is a working day, else the first working day after it."""
+    while not is_working_day(day):
+        day += timedelta(days=1)
+    return day
+
+
+def deadline_after(start: date, days: int) -> date:
+    """A deadline ``days`` calendar days after ``start``, moved off weekends and holidays."""
+    return next_working_day(start + timedelta(days=days))
+
+
+def holiday_name(day: date) -> str:
+    """The holiday's name, or "" (for explaining why a deadline moved)."""
+    return _holidays(day.year).get(day, "")

@@ -1,0 +1,35 @@
+"""The in-app list of notices, and the link every notice e-mail points to."""
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from . import selectors
+from .models import Notification
+from .views import page_of
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def notification_list(request):
+    mine = Notification.objects.filter(recipient=request.user)
+    if request.method == "POST":
+        # "Mark all as read": a change of the list only, never of the notices' content.
+        mine.filter(read_at__isnull=True).update(read_at=timezone.now())
+        return redirect("orders:notifications")
+    page = page_of(request, mine.select_related("order"))
+    context = {"page": page, "unread": mine.filter(read_at__isnull=True).count()}
+    return render(request, "orders/notifications.html", context)
+
+
+@login_required
+def open_notification(request, pk):
+    """Mark the notice read and go to its case (or the task list, if the case is no longer
+    the user's to see). Someone else's notice does not exist."""
+    notification = get_object_or_404(Notification, pk=pk, recipient=request.user)
+    if notification.read_at is None:
+        Notification.objects.filter(pk=pk).update(read_at=timezone.now())
+    if selectors.orders_for_list(request.user).filter(pk=notification.order_id).exists():
+        return redirect("orders:case_detail", pk=notification.order_id)
+    return redirect("orders:my_tasks")
