@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from courses.models import Measure
 from municipalities.access import leaders_of
@@ -184,11 +185,12 @@ def course_terms_notices(today=None) -> int:
     return sent
 
 
+# Marked for translation here, translated when the mail is written (in bokmål).
 SUBJECTS = {
-    Kind.NEW_TASK: "You have a new task in Pålegg",
-    Kind.REMINDER: "A deadline in Pålegg is approaching",
-    Kind.OVERDUE: "A deadline in Pålegg has passed",
-    Kind.ESCALATION: "A missed deadline in Pålegg needs your follow-up",
+    Kind.NEW_TASK: gettext_noop("You have a new task in Pålegg"),
+    Kind.REMINDER: gettext_noop("A deadline in Pålegg is approaching"),
+    Kind.OVERDUE: gettext_noop("A deadline in Pålegg has passed"),
+    Kind.ESCALATION: gettext_noop("A missed deadline in Pålegg needs your follow-up"),
 }
 
 
