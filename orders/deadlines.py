@@ -172,3 +172,14 @@ def refresh(order_pk) -> None:
             "kind": upcoming.kind if upcoming else "",
         },
     )
+
+
+def refresh_missing() -> int:
+    """Compute the next deadline of orders that have none yet (orders from before deadlines
+    were kept, or a database restored from elsewhere)."""
+    from .models import Order
+
+    missing = list(Order.objects.filter(next_deadline__isnull=True).values_list("pk", flat=True))
+    for order_pk in missing:
+        refresh(order_pk)
+    return len(missing)

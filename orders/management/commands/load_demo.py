@@ -23,7 +23,7 @@ from municipalities.models import (
     User,
 )
 from municipalities.services import authority_keys, load_reference_data
-from orders import services
+from orders import deadlines, services
 from orders.models import Review
 
 DEMO_PASSWORD = "demo-palegg-2026"
@@ -59,6 +59,8 @@ class Command(BaseCommand):
         load_reference_data()
         if User.objects.filter(username="saksbehandler.sfoa").exists():
             self.stdout.write("Demo data already loaded; nothing added.")
+            # A demo database from before deadlines were kept gets them now.
+            deadlines.refresh_missing()
         else:
             with transaction.atomic():
                 self._load()

@@ -9,13 +9,14 @@ every notice has a unique key.
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from orders import notifications
+from orders import deadlines, notifications
 
 
 class Command(BaseCommand):
     help = "Fires due deadline timers, sends reminders and e-mails pending notices."
 
     def handle(self, *args, **options):
+        deadlines.refresh_missing()
         call_command("workflow_timers", stdout=self.stdout)
         terms = notifications.course_terms_notices()
         mailed = notifications.send_pending()
