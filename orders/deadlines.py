@@ -174,6 +174,20 @@ def refresh(order_pk) -> None:
     )
 
 
+def refresh_after_save(sender, instance, raw=False, **kwargs):
+    """post_save of a step, a measure, the order or an appeal: the next deadline follows, in the
+    same transaction. Timer and gateway tasks change no deadline, so only steps count."""
+    if raw:
+        return
+    if sender._meta.model_name == "order":
+        refresh(instance.pk)
+    elif hasattr(instance, "flow_task_type"):
+        if instance.flow_task_type == "HUMAN" and instance.process_id:
+            refresh(instance.process_id)
+    elif instance.order_id:
+        refresh(instance.order_id)
+
+
 def refresh_missing() -> int:
     """Compute the next deadline of orders that have none yet (orders from before deadlines
     were kept, or a database restored from elsewhere)."""
