@@ -21,8 +21,10 @@ run: install
 	$(BIN)/python manage.py load_demo
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
+# One worker per core. Plain load balancing keeps pytest-django's order on each worker (tests that
+# flush the database, and with it the seeded catalog, run after the rest).
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist load
 
 messages: install
 	$(BIN)/python manage.py makemessages --locale nb --ignore '.venv/*' --ignore 'bench/*' --no-obsolete
