@@ -28,6 +28,7 @@ urlpatterns = [
     path("", include("courses.urls")),
 ]
 
+handler400 = "orders.views.bad_request"
 handler403 = "orders.views.permission_denied"
 handler404 = "orders.views.page_not_found"
 handler500 = "orders.views.server_error"

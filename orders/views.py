@@ -5,7 +5,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import FileResponse, Http404, JsonResponse
@@ -547,6 +547,15 @@ def personnel_lookup(request):
         for p in matches
     ]
     return JsonResponse({"results": results})
+
+
+def bad_request(request, exception=None):
+    """400, in the site's own layout (viewflow's English page would win otherwise); a body
+    over DATA_UPLOAD_MAX_MEMORY_SIZE is 413 and says what the limit is."""
+    if isinstance(exception, RequestDataTooBig):
+        limit_mb = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / (1024 * 1024)
+        return render(request, "413.html", {"limit_mb": limit_mb}, status=413)
+    return render(request, "400.html", status=400)
 
 
 def permission_denied(request, exception=None):
