@@ -160,3 +160,17 @@ def test_a_meeting_of_another_measure_is_refused_and_logged(client_for, world, o
     )
     # Meeting 0 is no meeting either (it used to fall through to "no meeting given").
     assert client_for(world.leader).post(measure_url(online, "moter/0/")).status_code == 404
+
+
+@pytest.mark.parametrize("cookie", ["\x00" * 10, "a" * 31 + "\x00", "ABCDEFGHIJ", "x" * 500])
+def test_a_session_cookie_that_is_no_session_key_is_no_session(client, world, cookie):
+    client.cookies["sessionid"] = cookie
+    response = client.get("/oppgaver/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/logg-inn/")
+    assert client.get("/finnes-ikke/").status_code == 404
+
+
+def test_a_real_session_still_works(client_for, world):
+    response = client_for(world.caseworker).get("/oppgaver/")
+    assert response.status_code == 200
