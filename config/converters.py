@@ -1,4 +1,6 @@
-"""URL converters."""
+"""URL converters: every path parameter has a shape, and anything else is simply not found
+(404) before it reaches a view or the database (where a NUL byte, say, is a 500 on
+PostgreSQL)."""
 
 
 class DatabaseId:
@@ -9,6 +11,18 @@ class DatabaseId:
 
     def to_python(self, value):
         return int(value)
+
+    def to_url(self, value):
+        return str(value)
+
+
+class MunicipalityNumber:
+    """Kommunenummer: four digits, kept as text (0301 is Oslo)."""
+
+    regex = "[0-9]{4}"
+
+    def to_python(self, value):
+        return value
 
     def to_url(self, value):
         return str(value)

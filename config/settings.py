@@ -137,6 +137,8 @@ EVIDENCE_MAX_BYTES = int(os.environ.get("PALEGG_EVIDENCE_MAX_BYTES", 10 * 1024 *
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
+# Django's database sessions; a cookie that is not a session key never reaches the database.
+SESSION_ENGINE = "config.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = _env_bool("SECURE_COOKIES")
 CSRF_COOKIE_SECURE = _env_bool("SECURE_COOKIES")

@@ -5,10 +5,13 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, register_converter
 from django.views.generic import RedirectView
 
-from config.converters import DatabaseId
+from config.converters import DatabaseId, MunicipalityNumber
 
-# <id:pk> in the apps' URLs: a primary key that fits the database, else 404.
+# The apps' URLs use only these (never <str:...>): a value of another shape is a 404.
+# <id:pk>: a primary key that fits the database.
 register_converter(DatabaseId, "id")
+# <municipality:number>: a kommunenummer.
+register_converter(MunicipalityNumber, "municipality")
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="orders:my_tasks", permanent=False)),
@@ -25,6 +28,7 @@ urlpatterns = [
     path("", include("courses.urls")),
 ]
 
+handler400 = "orders.views.bad_request"
 handler403 = "orders.views.permission_denied"
 handler404 = "orders.views.page_not_found"
 handler500 = "orders.views.server_error"

@@ -10,8 +10,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_safe
 
+import audit
 from audit.timeline import history_entries
-from municipalities.access import administered_authorities
+from municipalities.access import administered_authorities, capacity_of
 
 from . import services
 from .forms import CatalogFilterForm, CourseForm, duplicate_title_error
@@ -22,9 +23,17 @@ def _may_edit(user) -> bool:
     return administered_authorities(user).exists()
 
 
-def _require_administrator(user):
-    # 404, not 403: the edit pages are not revealed to those who may not use them.
-    if not _may_edit(user):
+def _require_administrator(request, target):
+    # 404, not 403: the edit pages are not revealed to those who may not use them. The
+    # attempt is logged like every refusal.
+    if not _may_edit(request.user):
+        audit.record(
+            request=request,
+            action="edit_course",
+            target=target,
+            outcome="refused",
+            capacity=capacity_of(request.user),
+        )
         raise Http404
 
 
@@ -107,12 +116,12 @@ def _course_form_page(request, course=None):
 @login_required
 @require_http_methods(["GET", "POST"])
 def course_create(request):
-    _require_administrator(request.user)
+    _require_administrator(request, "course:new")
     return _course_form_page(request)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def course_edit(request, pk):
-    _require_administrator(request.user)
+    _require_administrator(request, f"course:{pk}")
     return _course_form_page(request, get_object_or_404(Course, pk=pk))

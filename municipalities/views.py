@@ -6,9 +6,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
+
+import audit
 
 from . import access, appointments, selectors
 from .forms import AppointForm, EndAppointmentForm
@@ -21,16 +23,31 @@ AUTHORITY_ROLES = [
 ]
 
 
-def _authority_for(user, pk) -> Authority:
-    authority = access.member_authorities(user).filter(pk=pk).first()
+def _log_refused(request, action, target, *, authority_id=None):
+    """Log a refusal under the authority whose organisation was probed, so that its security
+    officer sees it."""
+    capacity = access.capacity_of(request.user)
+    if authority_id is not None:
+        capacity = audit.Capacity(capacity.role, capacity.organisation, authority_id)
+    audit.record(
+        request=request, action=action, target=target, outcome="refused", capacity=capacity
+    )
+
+
+def _authority_for(request, pk, action) -> Authority:
+    authority = access.member_authorities(request.user).filter(pk=pk).first()
     if authority is None:
+        probed = Authority.objects.filter(pk=pk).values_list("pk", flat=True).first()
+        _log_refused(request, action, f"authority:{pk}", authority_id=probed)
         raise Http404
     return authority
 
 
-def _municipality_for(user, number) -> Municipality:
-    municipality = access.overseen_municipalities(user).filter(number=number).first()
+def _municipality_for(request, number, action) -> Municipality:
+    municipality = access.overseen_municipalities(request.user).filter(number=number).first()
     if municipality is None:
+        probed = Municipality.objects.filter(number=number).values_list("authority", flat=True)
+        _log_refused(request, action, f"municipality:{number}", authority_id=probed.first())
         raise Http404
     return municipality
 
@@ -56,7 +73,7 @@ def _organisation_context(request, organisation, roles):
 
 @login_required
 def authority_detail(request, pk):
-    authority = _authority_for(request.user, pk)
+    authority = _authority_for(request, pk, "view_organisation")
     context = _organisation_context(request, authority, AUTHORITY_ROLES)
     context["covered"] = authority.municipalities.filter(valid_to__isnull=True).count()
     return render(request, "municipalities/authority_detail.html", context)
@@ -64,7 +81,7 @@ def authority_detail(request, pk):
 
 @login_required
 def municipality_leaders(request, number):
-    municipality = _municipality_for(request.user, number)
+    municipality = _municipality_for(request, number, "view_organisation")
     context = _organisation_context(request, municipality, [Appointment.Role.LEADER])
     return render(request, "municipalities/municipality_leaders.html", context)
 
@@ -72,6 +89,8 @@ def municipality_leaders(request, number):
 def _appoint(request, organisation, roles, back):
     roles = [r for r in roles if access.may_appoint(request.user, r, organisation)]
     if not roles:
+        authority_id = getattr(organisation, "authority_id", organisation.pk)
+        _log_refused(request, "appoint", organisation, authority_id=authority_id)
         raise PermissionDenied
     form = AppointForm(request.POST or None, roles=roles)
     if request.method == "POST" and form.is_valid():
@@ -97,7 +116,7 @@ def _appoint(request, organisation, roles, back):
 @login_required
 @require_http_methods(["GET", "POST"])
 def appoint_to_authority(request, pk):
-    authority = _authority_for(request.user, pk)
+    authority = _authority_for(request, pk, "appoint")
     back = redirect("municipalities:authority_detail", pk=authority.pk)
     return _appoint(request, authority, AUTHORITY_ROLES, back)
 
@@ -105,8 +124,12 @@ def appoint_to_authority(request, pk):
 @login_required
 @require_http_methods(["GET", "POST"])
 def appoint_leader(request, number):
-    municipality = get_object_or_404(Municipality, number=number)
-    if not access.may_appoint(request.user, Appointment.Role.LEADER, municipality):
+    municipality = Municipality.objects.filter(number=number).first()
+    if municipality is None or not access.may_appoint(
+        request.user, Appointment.Role.LEADER, municipality
+    ):
+        authority_id = municipality.authority_id if municipality else None
+        _log_refused(request, "appoint", f"municipality:{number}", authority_id=authority_id)
         raise Http404
     back = redirect("municipalities:municipality_leaders", number=municipality.number)
     return _appoint(request, municipality, [Appointment.Role.LEADER], back)
@@ -115,12 +138,16 @@ def appoint_leader(request, number):
 @login_required
 @require_http_methods(["GET", "POST"])
 def end_appointment(request, pk):
-    appointment = get_object_or_404(
-        Appointment.objects.select_related("user", "authority", "municipality"),
-        pk=pk,
-        ended_at__isnull=True,
+    appointment = (
+        Appointment.objects.select_related("user", "authority", "municipality")
+        .filter(pk=pk, ended_at__isnull=True)
+        .first()
     )
-    if not access.may_end_appointment(request.user, appointment):
+    if appointment is None or not access.may_end_appointment(request.user, appointment):
+        authority_id = None
+        if appointment is not None:
+            authority_id = appointment.authority_id or appointment.municipality.authority_id
+        _log_refused(request, "end_appointment", f"appointment:{pk}", authority_id=authority_id)
         raise Http404
     form = EndAppointmentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

@@ -7,6 +7,8 @@ from datetime import date
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from config.forms import SearchField
+
 from .forms import DateInput
 from .models import Order
 
@@ -38,15 +40,13 @@ def action_label(action: str):
 
 
 class AuditSearchForm(forms.Form):
-    user = forms.CharField(
+    user = SearchField(
         label=_("User"),
-        required=False,
         max_length=150,
         help_text=_("User name or name, or part of it."),
     )
-    case = forms.CharField(
+    case = SearchField(
         label=_("Case"),
-        required=False,
         max_length=30,
         help_text=_("Case number, e.g. 2026/1234, or the case's id."),
     )

@@ -5,6 +5,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from config.forms import SearchField
 from courses.models import Course, EvidenceDocument, Measure
 from municipalities.models import HealthPersonnel, Municipality
 
@@ -480,4 +481,16 @@ class CaseListFilterForm(DeadlineFilterForm):
             ("appeal", _("Under appeal")),
         ],
     )
-    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+    q = SearchField(label=_("Search"))
+
+
+class MunicipalitySearchForm(forms.Form):
+    """?q= of the municipality list."""
+
+    q = SearchField(label=_("Search by number or name"))
+
+
+class PersonnelLookupForm(forms.Form):
+    """?q= of the issue form's type-ahead: an HPR number or part of a name."""
+
+    q = SearchField(label=_("Search"))

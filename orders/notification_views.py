@@ -1,13 +1,14 @@
 """The in-app list of notices, and the link every notice e-mail points to."""
 
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from . import selectors
 from .models import Notification
-from .views import page_of
+from .views import log_refused_probe, page_of
 
 
 @login_required
@@ -27,7 +28,12 @@ def notification_list(request):
 def open_notification(request, pk):
     """Mark the notice read and go to its case (or the task list, if the case is no longer
     the user's to see). Someone else's notice does not exist."""
-    notification = get_object_or_404(Notification, pk=pk, recipient=request.user)
+    notification = Notification.objects.filter(pk=pk, recipient=request.user).first()
+    if notification is None:
+        # Someone else's notice (or none): logged on its case, as a look at the case would be.
+        order_pk = Notification.objects.filter(pk=pk).values_list("order_id", flat=True).first()
+        log_refused_probe(request, "open_notification", f"notification:{pk}", order_pk=order_pk)
+        raise Http404
     if notification.read_at is None:
         Notification.objects.filter(pk=pk).update(read_at=timezone.now())
     if selectors.orders_for_list(request.user).filter(pk=notification.order_id).exists():

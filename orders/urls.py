@@ -11,7 +11,9 @@ urlpatterns = [
     path("saker/<id:pk>/", views.case_detail, name="case_detail"),
     path("saker/<id:pk>/innsyn/", views.case_readers, name="case_readers"),
     path("kommuner/", views.municipality_list, name="municipality_list"),
-    path("kommuner/<str:number>/", views.municipality_overview, name="municipality_overview"),
+    path(
+        "kommuner/<municipality:number>/", views.municipality_overview, name="municipality_overview"
+    ),
     path("oppslag/helsepersonell/", views.personnel_lookup, name="personnel_lookup"),
     path("varsler/", notification_views.notification_list, name="notifications"),
     path("varsler/<id:pk>/", notification_views.open_notification, name="notification"),

@@ -5,7 +5,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import FileResponse, Http404, JsonResponse
@@ -52,21 +52,29 @@ def visible_order(request, pk, action="view_case") -> Order:
     try:
         return selectors.order_for(request.user, pk)
     except Http404:
-        probed_case = Order.objects.filter(pk=pk).only("pk", "issuing_authority_id").first()
-        capacity = capacity_of(request.user)
-        if probed_case is not None:
-            capacity = audit.Capacity(
-                capacity.role, capacity.organisation, probed_case.issuing_authority_id
-            )
-        audit.record(
-            request=request,
-            action=action,
-            target=f"order:{pk}",
-            outcome="refused",
-            case=probed_case,
-            capacity=capacity,
-        )
+        log_refused_probe(request, action, f"order:{pk}", order_pk=pk)
         raise
+
+
+def log_refused_probe(request, action, target, *, order_pk=None):
+    """A refused look at something that may belong to a case the user does not see: logged on
+    that case (if it exists), under its issuing authority."""
+    probed_case = None
+    if order_pk is not None:
+        probed_case = Order.objects.filter(pk=order_pk).only("pk", "issuing_authority_id").first()
+    capacity = capacity_of(request.user)
+    if probed_case is not None:
+        capacity = audit.Capacity(
+            capacity.role, capacity.organisation, probed_case.issuing_authority_id
+        )
+    audit.record(
+        request=request,
+        action=action,
+        target=target,
+        outcome="refused",
+        case=probed_case,
+        capacity=capacity,
+    )
 
 
 def probed(request, order, action, target, lookup, pk):
@@ -79,6 +87,8 @@ def probed(request, order, action, target, lookup, pk):
 
 
 def page_of(request, items):
+    # get_page parses the number itself: anything but a page number (text, NUL, 5,000 digits)
+    # is page 1, a number past the end the last page; it never reaches the database.
     return Paginator(items, settings.PAGE_SIZE).get_page(request.GET.get("side"))
 
 
@@ -466,7 +476,8 @@ def download_document(request, pk, document_pk):
 
 @login_required
 def municipality_list(request):
-    search = request.GET.get("q", "").strip()[:100]
+    form = forms.MunicipalitySearchForm(request.GET or None)
+    search = form.cleaned_data["q"] if form.is_valid() else ""
     municipalities = overseen_municipalities(request.user).select_related("authority")
     if search:
         municipalities = municipalities.filter(
@@ -476,7 +487,7 @@ def municipality_list(request):
         )
     page = page_of(request, municipalities.order_by("number"))
     query = urlencode({"q": search}) if search else ""
-    context = {"page": page, "q": search, "query": query}
+    context = {"page": page, "q": search, "query": query, "form": form}
     return render(request, "orders/municipality_list.html", context)
 
 
@@ -515,7 +526,10 @@ def personnel_lookup(request):
     if not access.may_issue(request.user):
         log_access(request, "search_personnel", "search:0", outcome="refused")
         raise Http404
-    term = request.GET.get("q", "").strip()[:100]
+    form = forms.PersonnelLookupForm(request.GET)
+    if not form.is_valid():
+        return JsonResponse({"results": [], "errors": form.errors["q"]})
+    term = form.cleaned_data["q"]
     if len(term) < 2:
         return JsonResponse({"results": []})
     matches = HealthPersonnel.objects.select_related("municipality").filter(
@@ -533,6 +547,15 @@ def personnel_lookup(request):
         for p in matches
     ]
     return JsonResponse({"results": results})
+
+
+def bad_request(request, exception=None):
+    """400, in the site's own layout (viewflow's English page would win otherwise); a body
+    over DATA_UPLOAD_MAX_MEMORY_SIZE is 413 and says what the limit is."""
+    if isinstance(exception, RequestDataTooBig):
+        limit_mb = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / (1024 * 1024)
+        return render(request, "413.html", {"limit_mb": limit_mb}, status=413)
+    return render(request, "400.html", status=400)
 
 
 def permission_denied(request, exception=None):
