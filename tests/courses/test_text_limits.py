@@ -6,25 +6,12 @@ import pytest
 from courses.models import Course
 from municipalities import bounds
 from tests import factories
+from tests.courses.test_catalog import course_data
 
 
 @pytest.fixture
 def admin(world):
     return factories.administrator_for(world.authority, username="admin")
-
-
-def course_data(**overrides):
-    data = {
-        "title": "Forskrivning av opioider",
-        "provider": Course.Provider.OTHER,
-        "format": Course.Format.SEMINAR,
-        "theme": "Legemidler",
-        "description": "Heldagsseminar.",
-        "expected_duration": "1 dag",
-        "active": "on",
-    }
-    data.update(overrides)
-    return data
 
 
 def test_a_megabyte_of_course_description_is_a_form_error(admin, client_for):

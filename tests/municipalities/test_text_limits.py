@@ -7,41 +7,21 @@ from django.core.exceptions import ValidationError
 from municipalities import appointments, bounds
 from municipalities.models import Appointment
 from tests import factories
-
-TOO_LONG = "Sørg for at denne verdien har"
+from tests.municipalities.test_appointments import appoint_data, leader_url
 
 
 @pytest.fixture
 def admin(world):
-    user = factories.UserFactory(username="admin")
-    appointments.appoint(
-        acting_user=None,
-        user=user,
-        role=Appointment.Role.ADMINISTRATOR,
-        organisation=world.authority,
-        reason="Første administrator.",
-        system=True,
-    )
-    return user
+    return factories.administrator_for(world.authority, username="admin")
 
 
-def appoint_data(**overrides):
-    data = {
-        "role": Appointment.Role.LEADER,
-        "username": "nina.ny",
-        "first_name": "Nina",
-        "last_name": "Nyleder",
-        "email": "nina.ny@test.invalid",
-        "reason": "Ny kommuneoverlege.",
-    }
-    data.update(overrides)
-    return data
+TOO_LONG = "Sørg for at denne verdien har"
 
 
 def test_a_megabyte_of_reason_for_an_appointment_is_a_form_error(world, admin, client_for):
     before = Appointment.objects.count()
     response = client_for(admin).post(
-        f"/kommuner/{world.municipality.number}/ledere/utnevn/",
+        leader_url(world.municipality),
         appoint_data(reason="x" * 1_000_000),
     )
     assert response.status_code == 200
@@ -50,13 +30,19 @@ def test_a_megabyte_of_reason_for_an_appointment_is_a_form_error(world, admin, c
 
 
 def test_the_appointment_form_shows_the_limit(world, admin, client_for):
-    page = client_for(admin).get(f"/kommuner/{world.municipality.number}/ledere/utnevn/")
+    page = client_for(admin).get(leader_url(world.municipality))
     assert "Høyst 2\xa0000 tegn." in page.content.decode()
     assert f'maxlength="{bounds.REASON_LENGTH}"' in page.content.decode()
 
 
 def test_the_service_refuses_too_long_a_reason_for_ending(world, admin):
-    appointment = Appointment.objects.get(user=admin)
+    appointment = appointments.appoint(
+        acting_user=admin,
+        user=factories.UserFactory(username="nina.ny"),
+        role=Appointment.Role.LEADER,
+        organisation=world.municipality,
+        reason="Ny kommuneoverlege.",
+    )
     with pytest.raises(ValidationError) as refused:
         appointments.end_appointment(
             acting_user=admin, appointment=appointment, reason="x" * (bounds.REASON_LENGTH + 1)

@@ -19,7 +19,7 @@ from municipalities.workdays import deadline_after, next_working_day
 from orders import deadlines, services
 from orders.models import DeadlineExtension, Order
 from tests import factories
-from tests.orders import lifecycle
+from tests.orders import http_flow, lifecycle
 from tests.orders.http_flow import Driver, case_url, form_errors, issue_data, step_url
 
 RANGE_MESSAGE = "Velg en dato mellom"
@@ -105,27 +105,18 @@ def test_the_date_pickers_carry_the_range(world, client_for):
 # --- the models and services ---------------------------------------------------------------
 
 
-def test_the_issue_service_refuses_a_year_9999_deadline(world):
+@pytest.mark.parametrize(
+    "field, value", [("deadline", date(9999, 12, 31)), ("decision_date", date(1, 1, 1))]
+)
+def test_the_issue_service_refuses_an_extreme_date(world, field, value):
     with pytest.raises(ValidationError) as refused:
         factories.issue_order(
             caseworker=world.caseworker,
             authority=world.authority,
             personnel=world.gp,
-            deadline=date(9999, 12, 31),
+            **{field: value},
         )
-    assert "deadline" in refused.value.message_dict
-    assert not Order.objects.exists()
-
-
-def test_the_issue_service_refuses_a_year_1_decision(world):
-    with pytest.raises(ValidationError) as refused:
-        factories.issue_order(
-            caseworker=world.caseworker,
-            authority=world.authority,
-            personnel=world.gp,
-            decision_date=date(1, 1, 1),
-        )
-    assert "decision_date" in refused.value.message_dict
+    assert field in refused.value.message_dict
     assert not Order.objects.exists()
 
 
@@ -191,18 +182,8 @@ def test_the_enrolment_service_refuses_a_year_9999_date(world, course_measure):
 
 
 def test_planned_completion_in_year_9999_is_a_form_error(driver, world, order):
-    task = lifecycle.open_task(order, "plan_measures")
-    data = {
-        "tiltak-TOTAL_FORMS": "1",
-        "tiltak-INITIAL_FORMS": "0",
-        "tiltak-MIN_NUM_FORMS": "0",
-        "tiltak-MAX_NUM_FORMS": "1000",
-        "tiltak-0-kind": "course",
-        "tiltak-0-course": factories.course().pk,
-        "tiltak-0-planned_completion": "9999-12-31",
-        "received": "on",
-    }
-    response = driver.client_for(world.leader).post(step_url(order, task), data)
+    measure = {**http_flow.course_measure(factories.course()), "planned_completion": "9999-12-31"}
+    response = driver.plan(order, [measure])
     assert response.status_code == 200
     assert RANGE_MESSAGE in response.content.decode()
     assert not Measure.objects.exists()

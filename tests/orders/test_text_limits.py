@@ -14,8 +14,8 @@ from municipalities import bounds
 from orders import services
 from orders.models import Appeal, DeadlineExtension, Order, Review
 from tests import factories
-from tests.orders import lifecycle
-from tests.orders.http_flow import Driver, form_errors, snapshot, step_url
+from tests.orders import http_flow, lifecycle
+from tests.orders.http_flow import Driver, form_errors, snapshot
 
 MEGABYTE = "x" * 1_000_000
 # Django's MaxLengthValidator, in bokmål.
@@ -118,19 +118,8 @@ def test_a_long_reason_fits_the_change_history(driver, order):
 
 
 def test_the_plan_form_refuses_a_too_long_description(driver, world, order):
-    task = lifecycle.open_task(order, "plan_measures")
-    data = {
-        "tiltak-TOTAL_FORMS": "1",
-        "tiltak-INITIAL_FORMS": "0",
-        "tiltak-MIN_NUM_FORMS": "0",
-        "tiltak-MAX_NUM_FORMS": "1000",
-        "tiltak-0-kind": "course",
-        "tiltak-0-course": factories.course().pk,
-        "tiltak-0-planned_completion": (today() + timedelta(days=60)).isoformat(),
-        "tiltak-0-description": over(bounds.REASON_LENGTH),
-        "received": "on",
-    }
-    response = driver.client_for(world.leader).post(step_url(order, task), data)
+    measure = http_flow.course_measure(factories.course(), description=over(bounds.REASON_LENGTH))
+    response = driver.plan(order, [measure])
     assert response.status_code == 200
     assert TOO_LONG in response.content.decode()
     assert not Measure.objects.exists()
