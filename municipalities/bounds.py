@@ -60,7 +60,8 @@ def latest_deadline(decision_date: date) -> date:
 
 
 def shown(day: date) -> str:
-    return day.strftime("%d.%m.%Y")
+    """31.01.2026 (the year in four digits also before year 1000, unlike strftime here)."""
+    return f"{day:%d.%m.}{day.year:04d}"
 
 
 def range_error(first: date, last: date) -> ValidationError:
