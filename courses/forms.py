@@ -4,6 +4,8 @@ administrators use to add and change courses."""
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from municipalities import bounds
+
 from .models import Course
 
 
@@ -47,6 +49,12 @@ class CourseForm(forms.ModelForm):
             "expected_duration",
             "active",
         ]
+        # The limits the model holds, shown where the text is typed.
+        help_texts = {
+            "title": bounds.limit_text(bounds.LINE_LENGTH),
+            "theme": bounds.limit_text(bounds.LINE_LENGTH),
+            "description": bounds.limit_text(bounds.GROUNDS_LENGTH),
+        }
 
     def clean(self):
         data = super().clean()

@@ -14,7 +14,11 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.actor import history_records
 from audit.guards import HistoryPreservingQuerySet
+from municipalities import bounds
+from municipalities.bounds import stored_date, text_validators
 from municipalities.workdays import deadline_after
+
+REASON = bounds.REASON_LENGTH
 
 
 class Course(models.Model):
@@ -37,7 +41,12 @@ class Course(models.Model):
         _("format"), max_length=20, choices=Format.choices, default=Format.OTHER
     )
     theme = models.CharField(_("theme"), max_length=200, blank=True)
-    description = models.TextField(_("description"), blank=True)
+    description = models.TextField(
+        _("description"),
+        blank=True,
+        max_length=bounds.GROUNDS_LENGTH,
+        validators=text_validators(bounds.GROUNDS_LENGTH),
+    )
     expected_duration = models.CharField(
         _("expected duration"),
         max_length=100,
@@ -102,23 +111,37 @@ class Measure(models.Model):
         blank=True,
         related_name="supervisions",
     )
-    description = models.TextField(_("description"), blank=True)
-    planned_completion = models.DateField(_("planned completion"))
+    description = models.TextField(
+        _("description"), blank=True, max_length=REASON, validators=text_validators(REASON)
+    )
+    planned_completion = models.DateField(_("planned completion"), validators=[stored_date])
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.PLANNED
     )
-    incomplete_reason = models.TextField(_("why it was not carried out"), blank=True)
+    incomplete_reason = models.TextField(
+        _("why it was not carried out"),
+        blank=True,
+        max_length=REASON,
+        validators=text_validators(REASON),
+    )
     # Course enrolment
-    enrolled_on = models.DateField(_("enrolled"), null=True, blank=True)
+    enrolled_on = models.DateField(_("enrolled"), null=True, blank=True, validators=[stored_date])
     group_name = models.CharField(_("group"), max_length=200, blank=True)
     group_leader = models.CharField(_("group leader"), max_length=200, blank=True)
     terms_accepted_at = models.DateTimeField(_("course terms accepted"), null=True, blank=True)
-    completed_on = models.DateField(_("completed"), null=True, blank=True)
+    completed_on = models.DateField(_("completed"), null=True, blank=True, validators=[stored_date])
     # Supervision arrangement
     agreed_sessions = models.PositiveSmallIntegerField(_("agreed sessions"), null=True, blank=True)
-    period_start = models.DateField(_("period from"), null=True, blank=True)
-    period_end = models.DateField(_("period to"), null=True, blank=True)
-    final_report = models.TextField(_("supervisor's final report"), blank=True)
+    period_start = models.DateField(
+        _("period from"), null=True, blank=True, validators=[stored_date]
+    )
+    period_end = models.DateField(_("period to"), null=True, blank=True, validators=[stored_date])
+    final_report = models.TextField(
+        _("supervisor's final report"),
+        blank=True,
+        max_length=bounds.REPORT_LENGTH,
+        validators=text_validators(bounds.REPORT_LENGTH),
+    )
     report_submitted_at = models.DateTimeField(_("report submitted"), null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -207,11 +230,13 @@ class CourseMeeting(models.Model):
 
     measure = models.ForeignKey(Measure, on_delete=models.PROTECT, related_name="meetings")
     number = models.PositiveSmallIntegerField(_("meeting"))
-    date = models.DateField(_("date"))
+    date = models.DateField(_("date"), validators=[stored_date])
     attendance = models.CharField(
         _("attendance"), max_length=10, choices=Attendance.choices, default=Attendance.UNKNOWN
     )
-    absence_reason = models.TextField(_("reason for absence"), blank=True)
+    absence_reason = models.TextField(
+        _("reason for absence"), blank=True, max_length=REASON, validators=text_validators(REASON)
+    )
     objects = HistoryPreservingQuerySet.as_manager()
     history = history_records()
 
@@ -239,9 +264,9 @@ class SupervisionSession(models.Model):
         CANCELLED = "cancelled", _("Cancelled")
 
     measure = models.ForeignKey(Measure, on_delete=models.PROTECT, related_name="sessions")
-    date = models.DateField(_("date"))
+    date = models.DateField(_("date"), validators=[stored_date])
     duration_minutes = models.PositiveSmallIntegerField(_("duration (minutes)"))
-    topic = models.CharField(_("topic"), max_length=300)
+    topic = models.CharField(_("topic"), max_length=bounds.TOPIC_LENGTH)
     status = models.CharField(_("held or cancelled"), max_length=10, choices=Status.choices)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 import audit
+from municipalities.bounds import check_values
 
 from .models import Course, CourseMeeting, EvidenceDocument, Measure, SupervisionSession
 from .validators import evidence_content_type
@@ -55,6 +56,14 @@ def enrol(*, measure, acting_user, enrolled_on, group_name="", group_leader="", 
             raise ValidationError(_("Name the group and its group leader."))
         if list(meeting_dates) != sorted(meeting_dates):
             raise ValidationError({"meeting_dates": _("The meetings must be in date order.")})
+        for day in meeting_dates:
+            check_values(CourseMeeting, date=day)
+    check_values(
+        Measure,
+        enrolled_on=enrolled_on,
+        group_name=group_name.strip(),
+        group_leader=group_leader.strip(),
+    )
     with audit.acting_as(acting_user):
         measure.enrolled_on = enrolled_on
         measure.group_name, measure.group_leader = group_name.strip(), group_leader.strip()
@@ -95,6 +104,7 @@ def record_attendance(*, meeting, acting_user, attendance, absence_reason=""):
     _require_open(meeting.measure)
     if attendance == CourseMeeting.Attendance.ABSENT and not absence_reason.strip():
         raise ValidationError({"absence_reason": _("Give the reason for the absence.")})
+    check_values(CourseMeeting, absence_reason=absence_reason.strip())
     if meeting.date > timezone.localdate():
         raise ValidationError(_("Attendance can be recorded once the meeting has taken place."))
     with audit.acting_as(acting_user):
@@ -112,6 +122,7 @@ def record_course_completion(*, measure, acting_user, completed_on):
         raise ValidationError(_("This course is completed through its meetings."))
     if completed_on > timezone.localdate():
         raise ValidationError({"completed_on": _("The date cannot be in the future.")})
+    check_values(Measure, completed_on=completed_on)
     with audit.acting_as(acting_user):
         measure.completed_on = completed_on
         measure.save()
@@ -125,6 +136,7 @@ def arrange_supervision(*, measure, acting_user, agreed_sessions, period_start, 
         raise ValidationError(_("Only supervision has sessions."))
     if period_end < period_start:
         raise ValidationError({"period_end": _("The period must end after it starts.")})
+    check_values(Measure, period_start=period_start, period_end=period_end)
     with audit.acting_as(acting_user):
         measure.agreed_sessions = agreed_sessions
         measure.period_start, measure.period_end = period_start, period_end
@@ -141,6 +153,7 @@ def record_session(*, measure, acting_user, date, duration_minutes, topic, statu
         raise ValidationError(
             {"date": _("A session can be recorded as held once it has taken place.")}
         )
+    check_values(SupervisionSession, date=date, topic=topic)
     with audit.acting_as(acting_user):
         return SupervisionSession.objects.create(
             measure=measure,
@@ -159,6 +172,7 @@ def submit_report(*, measure, acting_user, report):
         raise ValidationError(_("Only supervision has a final report."))
     if not report.strip():
         raise ValidationError({"report": _("Write the report.")})
+    check_values(Measure, {"final_report": "report"}, final_report=report)
     with audit.acting_as(acting_user):
         measure.final_report = report
         measure.report_submitted_at = timezone.now()
@@ -212,6 +226,9 @@ def close_measures(*, order, acting_user, reasons=None) -> list[Measure]:
             _("Not carried out, and no reason given: %(measures)s.")
             % {"measures": ", ".join(str(m) for m in missing)}
         )
+    for measure in measures:
+        if not measure.is_complete:
+            check_values(Measure, incomplete_reason=reasons[measure.pk].strip())
     with audit.acting_as(acting_user):
         for measure in measures:
             if measure.is_complete:

@@ -11,6 +11,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 import audit
 
 from .access import ROLE_PERMISSIONS, may_appoint, may_end_appointment
+from .bounds import check_values
 from .models import Appointment, Authority, HealthPersonnel, Municipality, User
 
 
@@ -32,6 +33,7 @@ def appoint(*, acting_user, user, role, organisation, reason, system=False) -> A
     """
     if not reason.strip():
         raise ValidationError({"reason": _("Give a reason for the appointment.")})
+    check_values(Appointment, reason=reason)
     if not system and not may_appoint(acting_user, role, organisation):
         raise PermissionDenied
     fields = _organisation_fields(role, organisation)
@@ -51,6 +53,7 @@ def end_appointment(*, acting_user, appointment, reason) -> Appointment:
     """Remove the grant at once; the appointment row stays, marked ended, with the reason."""
     if not reason.strip():
         raise ValidationError({"reason": _("Give a reason for ending the appointment.")})
+    check_values(Appointment, {"end_reason": "reason"}, end_reason=reason)
     with audit.acting_as(acting_user), transaction.atomic():
         appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
         if appointment.ended_at is not None:

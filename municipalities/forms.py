@@ -3,6 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from . import bounds
 from .models import Appointment, User
 
 
@@ -17,7 +18,7 @@ class AppointForm(forms.Form):
     first_name = forms.CharField(label=_("First name"), required=False, max_length=150)
     last_name = forms.CharField(label=_("Last name"), required=False, max_length=150)
     email = forms.EmailField(label=_("E-mail"), required=False)
-    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}))
+    reason = bounds.text_field(_("Reason"))
 
     def __init__(self, *args, roles, **kwargs):
         super().__init__(*args, **kwargs)
@@ -54,4 +55,4 @@ class AppointForm(forms.Form):
 
 
 class EndAppointmentForm(forms.Form):
-    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}))
+    reason = bounds.text_field(_("Reason"))

@@ -14,6 +14,8 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from audit.actor import history_records
 from audit.guards import HistoryPreservingQuerySet
 
+from .bounds import REASON_LENGTH, text_validators
+
 ACT_FOR_AUTHORITY = "municipalities.act_for_authority"
 ADMINISTER_AUTHORITY = "municipalities.administer_authority"
 # The authority's security officer (sikkerhetsansvarlig): searches and exports its access log.
@@ -233,7 +235,9 @@ class Appointment(models.Model):
     municipality = models.ForeignKey(
         Municipality, on_delete=models.PROTECT, null=True, blank=True, related_name="appointments"
     )
-    reason = models.TextField(_("reason"))
+    reason = models.TextField(
+        _("reason"), max_length=REASON_LENGTH, validators=text_validators(REASON_LENGTH)
+    )
     appointed_by = models.ForeignKey(
         User, verbose_name=_("appointed by"), on_delete=models.PROTECT, null=True, related_name="+"
     )
@@ -247,7 +251,12 @@ class Appointment(models.Model):
         blank=True,
         related_name="+",
     )
-    end_reason = models.TextField(_("reason for ending"), blank=True)
+    end_reason = models.TextField(
+        _("reason for ending"),
+        blank=True,
+        max_length=REASON_LENGTH,
+        validators=text_validators(REASON_LENGTH),
+    )
     objects = HistoryPreservingQuerySet.as_manager()
     history = history_records()
 

@@ -17,16 +17,26 @@ def is_working_day(day: date) -> bool:
     return day.weekday() < 5 and day not in _holidays(day.year)
 
 
+def add_days(day: date, days: int) -> date:
+    """``day`` moved by ``days``, held at the ends of the calendar: a date stored before dates
+    were bounded (year 9999) must give a deadline, not an OverflowError that stops the case."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return date.max if days > 0 else date.min
+
+
 def next_working_day(day: date) -> date:
-    """``day`` itself if it is a working day, else the first working day after it."""
-    while not is_working_day(day):
+    """``day`` itself if it is a working day, else the first working day after it (or the last
+    day of the calendar, which has no day after it)."""
+    while not is_working_day(day) and day < date.max:
         day += timedelta(days=1)
     return day
 
 
 def deadline_after(start: date, days: int) -> date:
     """A deadline ``days`` calendar days after ``start``, moved off weekends and holidays."""
-    return next_working_day(start + timedelta(days=days))
+    return next_working_day(add_days(start, days))
 
 
 def holiday_name(day: date) -> str:

@@ -2,14 +2,13 @@
 page, never a server error."""
 
 import re
-from datetime import date
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from config.forms import SearchField
+from municipalities import bounds
 
-from .forms import DateInput
 from .models import Order
 
 # What each logged action means, for the choice list and the result table. An action not
@@ -30,9 +29,6 @@ ACTION_LABELS = {
 
 CASE_NUMBER = re.compile(r"^\d{4}/\d{1,7}$")
 CASE_ID = re.compile(r"^\d{1,18}$")
-# The log starts with the service; the bounds also keep date arithmetic and the database's
-# time zone conversion clear of the ends of the calendar.
-EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
 
 
 def action_label(action: str):
@@ -50,18 +46,11 @@ class AuditSearchForm(forms.Form):
         max_length=30,
         help_text=_("Case number, e.g. 2026/1234, or the case's id."),
     )
-    date_from = forms.DateField(
-        label=_("From date"),
-        required=False,
-        widget=DateInput(),
-        error_messages={"invalid": _("Enter a real date, e.g. 31.01.2026.")},
-    )
-    date_to = forms.DateField(
-        label=_("To date"),
-        required=False,
-        widget=DateInput(),
-        help_text=_("Both dates are included."),
-        error_messages={"invalid": _("Enter a real date, e.g. 31.01.2026.")},
+    # The log starts with the service (bounds.EARLIEST); the bounds also keep the date
+    # arithmetic and the database's time zone conversion clear of the ends of the calendar.
+    date_from = bounds.BoundedDateField(label=_("From date"), required=False)
+    date_to = bounds.BoundedDateField(
+        label=_("To date"), required=False, help_text=_("Both dates are included.")
     )
     action = forms.ChoiceField(
         label=_("Action"),
@@ -82,21 +71,6 @@ class AuditSearchForm(forms.Form):
                 _("Write a case number as year/number, e.g. 2026/1234, or a case id (digits).")
             )
         return value
-
-    def _clean_date(self, name):
-        day = self.cleaned_data[name]
-        if day is not None and not EARLIEST <= day <= LATEST:
-            raise forms.ValidationError(
-                _("Choose a date between %(first)s and %(last)s.")
-                % {"first": EARLIEST.strftime("%d.%m.%Y"), "last": LATEST.strftime("%d.%m.%Y")}
-            )
-        return day
-
-    def clean_date_from(self):
-        return self._clean_date("date_from")
-
-    def clean_date_to(self):
-        return self._clean_date("date_to")
 
     def clean(self):
         data = super().clean()

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from municipalities.workdays import deadline_after, next_working_day
+from municipalities.workdays import add_days, deadline_after, next_working_day
 
 # fvl. § 29: three weeks from the day the decision was received.
 APPEAL_DAYS = 21
@@ -80,20 +80,30 @@ def appeal_deadline(order) -> date:
     return deadline_after(received, APPEAL_DAYS)
 
 
+# Timer moments stay two days inside the calendar, so that no conversion to UTC or the
+# database's time zone can step past its ends.
+_FIRST_MOMENT_DAY = date.min + timedelta(days=2)
+_LAST_MOMENT_DAY = date.max - timedelta(days=2)
+
+
+def _moment(day: date, at: time) -> datetime:
+    day = min(max(day, _FIRST_MOMENT_DAY), _LAST_MOMENT_DAY)
+    return timezone.make_aware(datetime.combine(day, at))
+
+
 def passes_at(due: date) -> datetime:
     """The moment a deadline has passed: midnight after its last day, Norwegian time."""
-    return timezone.make_aware(datetime.combine(due + timedelta(days=1), time.min))
+    return _moment(add_days(due, 1), time.min)
 
 
 def reminder_at(due: date) -> datetime:
     """Morning of the day some days before the deadline (at once if that is already past)."""
-    day = due - timedelta(days=settings.REMINDER_DAYS_BEFORE)
-    return timezone.make_aware(datetime.combine(day, time(7)))
+    return _moment(add_days(due, -settings.REMINDER_DAYS_BEFORE), time(7))
 
 
 def escalation_at(due: date) -> datetime:
     """After the grace period the authority's caseworker gets a follow-up task."""
-    return passes_at(due) + timedelta(days=settings.ESCALATION_GRACE_DAYS)
+    return _moment(add_days(due, 1 + settings.ESCALATION_GRACE_DAYS), time.min)
 
 
 def step_deadline(order, step_name) -> date:

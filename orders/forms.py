@@ -7,16 +7,10 @@ from django.utils.translation import gettext_lazy as _
 
 from config.forms import SearchField
 from courses.models import Course, EvidenceDocument, Measure
+from municipalities import bounds
 from municipalities.models import HealthPersonnel, Municipality
 
 from .models import Appeal, FollowUp, Order, Review
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%d", **kwargs)
 
 
 class IssueOrderForm(forms.Form):
@@ -44,24 +38,20 @@ class IssueOrderForm(forms.Form):
     )
     caseworker = forms.ModelChoiceField(queryset=None, label=_("Responsible caseworker"))
     legal_basis = forms.ChoiceField(choices=Order.LegalBasis.choices, label=_("Legal basis"))
-    decision_date = forms.DateField(label=_("Decision date"), widget=DateInput())
-    grounds_summary = forms.CharField(
-        label=_("Summary of the grounds"), widget=forms.Textarea(attrs={"rows": 4})
-    )
+    decision_date = bounds.past_date(_("Decision date"))
+    grounds_summary = bounds.text_field(_("Summary of the grounds"), bounds.GROUNDS_LENGTH, rows=4)
     requires_course = forms.BooleanField(label=_("Course"), required=False)
     requires_supervision = forms.BooleanField(label=_("Supervision"), required=False)
-    requirements = forms.CharField(
-        label=_("What the order requires"), widget=forms.Textarea(attrs={"rows": 4})
+    requirements = bounds.text_field(_("What the order requires"), bounds.GROUNDS_LENGTH, rows=4)
+    deadline = bounds.planned_date(
+        _("Completion deadline"),
+        help_text=bounds.deadline_help(
+            _("A deadline on a weekend or public holiday moves to the next working day.")
+        ),
     )
-    deadline = forms.DateField(
-        label=_("Completion deadline"),
-        widget=DateInput(),
-        help_text=_("A deadline on a weekend or public holiday moves to the next working day."),
-    )
-    decision_received_on = forms.DateField(
-        label=_("Decision received by the health personnel"),
+    decision_received_on = bounds.past_date(
+        _("Decision received by the health personnel"),
         required=False,
-        widget=DateInput(),
         help_text=_(
             "The three-week appeal period runs from this day. Leave empty if not known: the "
             "decision date is used until it is recorded."
@@ -109,8 +99,8 @@ class IssueOrderForm(forms.Form):
         decision, deadline = data.get("decision_date"), data.get("deadline")
         if decision and deadline and deadline <= decision:
             self.add_error("deadline", _("The deadline must be after the decision date."))
-        if decision and decision > timezone.localdate():
-            self.add_error("decision_date", _("The decision date cannot be in the future."))
+        elif decision and deadline and deadline > bounds.latest_deadline(decision):
+            self.add_error("deadline", bounds.deadline_too_late(decision))
         received = data.get("decision_received_on")
         if decision and received and received < decision:
             self.add_error(
@@ -161,14 +151,10 @@ class MeasureForm(forms.Form):
     agreed_sessions = forms.IntegerField(
         label=_("Agreed number of sessions"), required=False, min_value=1, max_value=100
     )
-    period_start = forms.DateField(label=_("Supervision from"), required=False, widget=DateInput())
-    period_end = forms.DateField(label=_("Supervision to"), required=False, widget=DateInput())
-    description = forms.CharField(
-        label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2})
-    )
-    planned_completion = forms.DateField(
-        label=_("Planned completion"), required=False, widget=DateInput()
-    )
+    period_start = bounds.planned_date(_("Supervision from"), required=False)
+    period_end = bounds.planned_date(_("Supervision to"), required=False)
+    description = bounds.text_field(_("Description"), required=False, rows=2)
+    planned_completion = bounds.planned_date(_("Planned completion"), required=False)
 
     def __init__(self, *args, personnel=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -275,9 +261,7 @@ class MultipleFileField(forms.FileField):
 
 
 class ConfirmCompletionForm(forms.Form):
-    note = forms.CharField(
-        label=_("How were the measures carried out?"), widget=forms.Textarea(attrs={"rows": 4})
-    )
+    note = bounds.text_field(_("How were the measures carried out?"), rows=4)
     existing_documents = forms.ModelMultipleChoiceField(
         queryset=EvidenceDocument.objects.none(),
         required=False,
@@ -310,9 +294,9 @@ class ConfirmCompletionForm(forms.Form):
             if not m.is_complete
         ]
         for measure in self.incomplete:
-            self.fields[f"reason_{measure.pk}"] = forms.CharField(
-                label=_("Why is “%(measure)s” not carried out?") % {"measure": measure},
-                widget=forms.Textarea(attrs={"rows": 2}),
+            self.fields[f"reason_{measure.pk}"] = bounds.text_field(
+                _("Why is “%(measure)s” not carried out?") % {"measure": measure},
+                rows=2,
                 error_messages={
                     "required": _(
                         "This measure is not complete: give the reason, or complete it first."
@@ -348,11 +332,8 @@ class SignOffForm(forms.Form):
     outcome = forms.ChoiceField(
         label=_("Decision"), choices=Review.Outcome.choices, widget=forms.RadioSelect
     )
-    reason = forms.CharField(
-        label=_("Reason"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("Required when the case is sent back."),
+    reason = bounds.text_field(
+        _("Reason"), required=False, help_text=_("Required when the case is sent back.")
     )
 
     def clean(self):
@@ -366,16 +347,12 @@ class FollowUpForm(forms.Form):
     action = forms.ChoiceField(
         label=_("What did you do?"), choices=FollowUp.Action.choices, widget=forms.RadioSelect
     )
-    note = forms.CharField(
-        label=_("Note"),
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("E.g. whom you spoke to and what was agreed."),
-    )
+    note = bounds.text_field(_("Note"), help_text=_("E.g. whom you spoke to and what was agreed."))
 
 
 class ExtendDeadlineForm(forms.Form):
-    new_deadline = forms.DateField(label=_("New deadline"), widget=DateInput())
-    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}))
+    new_deadline = bounds.planned_date(_("New deadline"), help_text=bounds.deadline_help())
+    reason = bounds.text_field(_("Reason"))
 
     def __init__(self, *args, order, **kwargs):
         super().__init__(*args, **kwargs)
@@ -385,13 +362,13 @@ class ExtendDeadlineForm(forms.Form):
         value = self.cleaned_data["new_deadline"]
         if value <= self.order.deadline:
             raise forms.ValidationError(_("The new deadline must be later than the current one."))
+        if value > bounds.latest_deadline(self.order.decision_date):
+            raise bounds.deadline_too_late(self.order.decision_date)
         return value
 
 
 class WithdrawForm(forms.Form):
-    reason = forms.CharField(
-        label=_("Reason for the withdrawal"), widget=forms.Textarea(attrs={"rows": 3})
-    )
+    reason = bounds.text_field(_("Reason for the withdrawal"))
     confirm = forms.BooleanField(
         label=_("I understand that the case is closed and becomes read-only."),
         error_messages={"required": _("Confirm that the case is to be withdrawn.")},
@@ -402,10 +379,8 @@ class WithdrawForm(forms.Form):
 
 
 class RegisterAppealForm(forms.Form):
-    received_on = forms.DateField(label=_("Date the appeal was received"), widget=DateInput())
-    note = forms.CharField(
-        label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3})
-    )
+    received_on = bounds.past_date(_("Date the appeal was received"))
+    note = bounds.text_field(_("Note"), required=False)
 
     def __init__(self, *args, order, **kwargs):
         super().__init__(*args, **kwargs)
@@ -429,10 +404,8 @@ class DecideAppealForm(forms.Form):
     decided_by = forms.ChoiceField(
         label=_("Decided by"), choices=Appeal.DecidedBy.choices, widget=forms.RadioSelect
     )
-    decided_on = forms.DateField(label=_("Decision date"), widget=DateInput())
-    note = forms.CharField(
-        label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3})
-    )
+    decided_on = bounds.past_date(_("Decision date"))
+    note = bounds.text_field(_("Note"), required=False)
 
     def __init__(self, *args, appeal, **kwargs):
         super().__init__(*args, **kwargs)

@@ -2,15 +2,13 @@
 and gives the service its keyword arguments through ``arguments()``."""
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from courses.models import CourseMeeting, EvidenceDocument, SupervisionSession
 from courses.validators import evidence_content_type
-
-from .forms import DateInput
+from municipalities import bounds
 
 
 class MeasureForm(forms.Form):
@@ -24,13 +22,8 @@ class MeasureForm(forms.Form):
         return dict(self.cleaned_data)
 
 
-def _not_in_future(value):
-    if value and value > timezone.localdate():
-        raise ValidationError(_("The date cannot be in the future."))
-
-
 class EnrolForm(MeasureForm):
-    enrolled_on = forms.DateField(label=_("Enrolled on"), widget=DateInput())
+    enrolled_on = bounds.past_date(_("Enrolled on"))
 
     def __init__(self, *args, measure, **kwargs):
         kwargs.setdefault(
@@ -45,14 +38,12 @@ class EnrolForm(MeasureForm):
         self.meeting_count = measure.course.meeting_count
         if not self.meeting_count:
             return
-        self.fields["group_name"] = forms.CharField(label=_("Peer group"), max_length=200)
-        self.fields["group_leader"] = forms.CharField(label=_("Group leader"), max_length=200)
+        self.fields["group_name"] = bounds.line_field(_("Peer group"))
+        self.fields["group_leader"] = bounds.line_field(_("Group leader"))
         dates = {m.number: m.date for m in measure.meetings.all()}
         for number in range(1, self.meeting_count + 1):
-            self.fields[f"meeting_{number}"] = forms.DateField(
-                label=_("Meeting %(n)s") % {"n": number},
-                widget=DateInput(),
-                initial=dates.get(number),
+            self.fields[f"meeting_{number}"] = bounds.planned_date(
+                _("Meeting %(n)s") % {"n": number}, initial=dates.get(number)
             )
 
     def meeting_fields(self):
@@ -107,10 +98,10 @@ class AttendanceForm(MeasureForm):
         ],
         widget=forms.RadioSelect,
     )
-    absence_reason = forms.CharField(
-        label=_("Reason for absence"),
+    absence_reason = bounds.text_field(
+        _("Reason for absence"),
         required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
+        rows=2,
         help_text=_("Required when the doctor was absent."),
     )
 
@@ -148,9 +139,7 @@ class AttendanceForm(MeasureForm):
 
 
 class CompletionForm(MeasureForm):
-    completed_on = forms.DateField(
-        label=_("Completed on"), widget=DateInput(), validators=[_not_in_future]
-    )
+    completed_on = bounds.past_date(_("Completed on"))
 
     def __init__(self, *args, measure, **kwargs):
         kwargs.setdefault("initial", {"completed_on": measure.completed_on})
@@ -161,8 +150,8 @@ class ArrangeSupervisionForm(MeasureForm):
     agreed_sessions = forms.IntegerField(
         label=_("Agreed number of sessions"), min_value=1, max_value=100
     )
-    period_start = forms.DateField(label=_("Supervision from"), widget=DateInput())
-    period_end = forms.DateField(label=_("Supervision to"), widget=DateInput())
+    period_start = bounds.planned_date(_("Supervision from"))
+    period_end = bounds.planned_date(_("Supervision to"))
 
     def __init__(self, *args, measure, **kwargs):
         kwargs.setdefault(
@@ -184,11 +173,11 @@ class ArrangeSupervisionForm(MeasureForm):
 
 
 class SessionForm(MeasureForm):
-    date = forms.DateField(label=_("Date"), widget=DateInput())
+    date = bounds.planned_date(_("Date"))
     duration_minutes = forms.IntegerField(
         label=_("Duration in minutes"), min_value=1, max_value=600
     )
-    topic = forms.CharField(label=_("Topic"), max_length=300)
+    topic = bounds.line_field(_("Topic"), bounds.TOPIC_LENGTH)
     status = forms.ChoiceField(
         label=_("Was the session held?"),
         choices=SupervisionSession.Status.choices,
@@ -207,9 +196,10 @@ class SessionForm(MeasureForm):
 
 
 class ReportForm(MeasureForm):
-    report = forms.CharField(
-        label=_("Final report"),
-        widget=forms.Textarea(attrs={"rows": 6}),
+    report = bounds.text_field(
+        _("Final report"),
+        bounds.REPORT_LENGTH,
+        rows=6,
         help_text=_("How the supervision went and whether its aims were reached."),
     )
 

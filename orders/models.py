@@ -6,6 +6,7 @@ viewflow's; this module adds the case facts and the decisions that steer the flo
 """
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -16,7 +17,11 @@ from viewflow.workflow.models import Process
 from audit.actor import history_records
 from audit.guards import HistoryPreservingMixin, HistoryPreservingQuerySet
 from courses.models import EvidenceDocument
+from municipalities import bounds
+from municipalities.bounds import stored_date, text_validators
 from municipalities.models import Authority, HealthPersonnel, Municipality
+
+GROUNDS, REASON = bounds.GROUNDS_LENGTH, bounds.REASON_LENGTH
 
 ACT_AS_CASEWORKER = "orders.act_as_caseworker"
 VIEW_ORDER = "orders.view_order"
@@ -68,18 +73,30 @@ class Order(Process):
     legal_basis = models.CharField(
         _("legal basis"), max_length=20, choices=LegalBasis.choices, default=LegalBasis.HPL_56
     )
-    decision_date = models.DateField(_("decision date"))
-    grounds_summary = models.TextField(_("summary of the grounds"))
+    decision_date = models.DateField(_("decision date"), validators=[stored_date])
+    grounds_summary = models.TextField(
+        _("summary of the grounds"), max_length=GROUNDS, validators=text_validators(GROUNDS)
+    )
     requires_course = models.BooleanField(_("course"), default=False)
     requires_supervision = models.BooleanField(_("supervision"), default=False)
-    requirements = models.TextField(_("what the order requires"))
-    deadline = models.DateField(_("completion deadline"))
+    requirements = models.TextField(
+        _("what the order requires"), max_length=GROUNDS, validators=text_validators(GROUNDS)
+    )
+    deadline = models.DateField(_("completion deadline"), validators=[stored_date])
     # fvl. § 29: the appeal period runs from receipt; unknown until recorded, then the decision
     # date is assumed (electronic delivery the same day).
     decision_received_on = models.DateField(
-        _("decision received by the health personnel"), null=True, blank=True
+        _("decision received by the health personnel"),
+        null=True,
+        blank=True,
+        validators=[stored_date],
     )
-    withdrawal_reason = models.TextField(_("reason for withdrawal"), blank=True)
+    withdrawal_reason = models.TextField(
+        _("reason for withdrawal"),
+        blank=True,
+        max_length=bounds.WITHDRAWAL_LENGTH,
+        validators=text_validators(bounds.WITHDRAWAL_LENGTH),
+    )
     objects = OrderQuerySet.as_manager()
     history = history_records()
 
@@ -105,6 +122,23 @@ class Order(Process):
     def __str__(self):
         return f"{self.case_number} – {self.health_personnel.name}"
 
+    def clean(self):
+        """The dates of a new order (issue: a year-9999 deadline broke a case for good)."""
+        super().clean()
+        errors = {}
+        decision, deadline = self.decision_date, self.deadline
+        if decision and decision > bounds.today():
+            errors["decision_date"] = _("The decision date cannot be in the future.")
+        if decision and deadline and deadline > bounds.latest_deadline(decision):
+            errors["deadline"] = bounds.deadline_too_late(decision)
+        received = self.decision_received_on
+        if decision and received and received < decision:
+            errors["decision_received_on"] = _(
+                "The decision cannot be received before it was made."
+            )
+        if errors:
+            raise ValidationError(errors)
+
     @property
     def required_measures_label(self):
         if self.requires_course and self.requires_supervision:
@@ -128,7 +162,7 @@ class CompletionConfirmation(models.Model):
     order = models.ForeignKey(
         Order, on_delete=models.PROTECT, related_name="confirmations", verbose_name=_("order")
     )
-    note = models.TextField(_("note"))
+    note = models.TextField(_("note"), max_length=REASON, validators=text_validators(REASON))
     documents = models.ManyToManyField(
         EvidenceDocument, verbose_name=_("documents"), related_name="confirmations"
     )
@@ -162,7 +196,9 @@ class Review(models.Model):
         Order, on_delete=models.PROTECT, related_name="reviews", verbose_name=_("order")
     )
     outcome = models.CharField(_("decision"), max_length=20, choices=Outcome.choices)
-    reason = models.TextField(_("reason"), blank=True)
+    reason = models.TextField(
+        _("reason"), blank=True, max_length=REASON, validators=text_validators(REASON)
+    )
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("decided by"),
@@ -203,8 +239,8 @@ class DeadlineExtension(models.Model):
         Order, on_delete=models.PROTECT, related_name="extensions", verbose_name=_("order")
     )
     previous_deadline = models.DateField(_("previous deadline"))
-    new_deadline = models.DateField(_("new deadline"))
-    reason = models.TextField(_("reason"))
+    new_deadline = models.DateField(_("new deadline"), validators=[stored_date])
+    reason = models.TextField(_("reason"), max_length=REASON, validators=text_validators(REASON))
     extended_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("extended by"),
@@ -240,16 +276,20 @@ class Appeal(models.Model):
     order = models.ForeignKey(
         Order, on_delete=models.PROTECT, related_name="appeals", verbose_name=_("order")
     )
-    received_on = models.DateField(_("appeal received"))
-    note = models.TextField(_("note"), blank=True)
+    received_on = models.DateField(_("appeal received"), validators=[stored_date])
+    note = models.TextField(
+        _("note"), blank=True, max_length=REASON, validators=text_validators(REASON)
+    )
     outcome = models.CharField(
         _("outcome"), max_length=20, choices=Outcome.choices, default=Outcome.PENDING
     )
     decided_by = models.CharField(
         _("decided by"), max_length=20, choices=DecidedBy.choices, blank=True
     )
-    decided_on = models.DateField(_("decided on"), null=True, blank=True)
-    decision_note = models.TextField(_("about the decision"), blank=True)
+    decided_on = models.DateField(_("decided on"), null=True, blank=True, validators=[stored_date])
+    decision_note = models.TextField(
+        _("about the decision"), blank=True, max_length=REASON, validators=text_validators(REASON)
+    )
     registered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("registered by"),
@@ -290,7 +330,7 @@ class FollowUp(models.Model):
     step = models.CharField(_("late step"), max_length=50)
     due = models.DateField(_("missed deadline"))
     action = models.CharField(_("action"), max_length=20, choices=Action.choices)
-    note = models.TextField(_("note"))
+    note = models.TextField(_("note"), max_length=REASON, validators=text_validators(REASON))
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("followed up by"),

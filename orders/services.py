@@ -21,6 +21,7 @@ from viewflow.workflow.status import STATUS
 import audit
 from courses import services as course_services
 from courses.models import Measure
+from municipalities import bounds
 from municipalities.appointments import ensure_login
 
 from . import access, deadlines
@@ -152,6 +153,7 @@ def confirm_completion(
     """
     if not note.strip():
         raise ValidationError({"note": _("Write a note about how the measures were carried out.")})
+    bounds.check_values(CompletionConfirmation, note=note)
     with _taking_step(task, acting_user, "confirm_completion") as order:
         documents = [
             course_services.store_evidence(
@@ -211,11 +213,14 @@ def follow_up(*, task, acting_user, action, note) -> FollowUp:
 def extend_deadline(*, order, acting_user, new_deadline: date, reason) -> DeadlineExtension:
     if not reason.strip():
         raise ValidationError({"reason": _("Give a reason for the extension.")})
+    bounds.check_values(DeadlineExtension, new_deadline=new_deadline, reason=reason)
     with _managing_case(order, acting_user) as order:
         if new_deadline <= order.deadline:
             raise ValidationError(
                 {"new_deadline": _("The new deadline must be later than the current one.")}
             )
+        if new_deadline > bounds.latest_deadline(order.decision_date):
+            raise ValidationError({"new_deadline": bounds.deadline_too_late(order.decision_date)})
         extension = DeadlineExtension.objects.create(
             order=order,
             previous_deadline=order.deadline,
@@ -224,7 +229,7 @@ def extend_deadline(*, order, acting_user, new_deadline: date, reason) -> Deadli
             extended_by=acting_user,
         )
         order.deadline = new_deadline
-        order._change_reason = reason
+        order._change_reason = _change_reason(reason)
         order.save()
         _rearm_deadline_timers(order)
     return extension
@@ -255,14 +260,21 @@ def withdraw_order(*, order, acting_user, reason) -> Order:
     """Withdraw the order: every open step is cancelled and the case closes read-only."""
     if not reason.strip():
         raise ValidationError({"reason": _("Give a reason for the withdrawal.")})
+    bounds.check_values(Order, {"withdrawal_reason": "reason"}, withdrawal_reason=reason)
     with _managing_case(order, acting_user) as order:
         _withdraw(order, reason, acting_user)
     return order
 
 
+def _change_reason(reason):
+    """The history row's reason holds 100 characters; the full text is on the record itself
+    (the extension, the withdrawal reason)."""
+    return reason if len(reason) <= 100 else reason[:99] + "…"
+
+
 def _withdraw(order, reason, acting_user):
     order.withdrawal_reason = reason
-    order._change_reason = reason
+    order._change_reason = _change_reason(reason)
     if access.is_closed(order):
         # A fulfilled order annulled on appeal: the process is over, the record still changes.
         order.save()
@@ -276,6 +288,7 @@ def _withdraw(order, reason, acting_user):
 
 def register_appeal(*, order, acting_user, received_on: date, note="") -> Appeal:
     """Record that an appeal (klage) has been received; the order still stands meanwhile."""
+    bounds.check_values(Appeal, received_on=received_on, note=note)
     with _managing_case(order, acting_user) as order:
         if order.appeals.filter(outcome=Appeal.Outcome.PENDING).exists():
             raise ValidationError(_("This order already has an appeal awaiting decision."))
@@ -297,6 +310,9 @@ def decide_appeal(*, appeal, acting_user, outcome, decided_by, decided_on: date,
     """
     if outcome not in (Appeal.Outcome.UPHELD, Appeal.Outcome.REVERSED):
         raise ValidationError({"outcome": _("Choose the outcome of the appeal.")})
+    bounds.check_values(
+        Appeal, {"decision_note": "note"}, decided_on=decided_on, decision_note=note
+    )
     if outcome == Appeal.Outcome.UPHELD and decided_by != Appeal.DecidedBy.NEMND:
         # fvl. § 33: the first instance may reverse its decision; if it does not, the appeal
         # goes to the appeal body, which alone upholds it.
