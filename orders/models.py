@@ -105,6 +105,11 @@ class Order(Process):
     def __str__(self):
         return f"{self.case_number} – {self.health_personnel.name}"
 
+    def concerns(self, user) -> bool:
+        """Is ``user`` the health personnel this order is about? (orders.access.is_concerned_person
+        builds the separation of duties on it.)"""
+        return user is not None and user.pk is not None and self.health_personnel.user_id == user.pk
+
     @property
     def required_measures_label(self):
         if self.requires_course and self.requires_supervision:
