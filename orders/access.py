@@ -8,6 +8,7 @@ user may not see is reported as "does not exist" (404) by the callers.
 
 from django.db.models import Case, CharField, Exists, Q, QuerySet, Value, When
 from django.db.models.functions import Cast
+from django.utils.translation import gettext as _
 from viewflow.workflow.fields import get_task_ref
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import PROCESS, STATUS
@@ -16,7 +17,13 @@ from audit import Capacity
 from audit.models import Role
 from courses.models import Measure
 from municipalities.access import caseworker_authorities, codename, granted_q
-from municipalities.models import ACT_FOR_AUTHORITY, ACT_FOR_MUNICIPALITY, Authority, Municipality
+from municipalities.models import (
+    ACT_FOR_AUTHORITY,
+    ACT_FOR_MUNICIPALITY,
+    Appointment,
+    Authority,
+    Municipality,
+)
 
 from .flows import AUTHORITY_STEPS, MUNICIPAL_STEPS, PERSONNEL_STEPS, OrderFlow
 from .models import (
@@ -171,6 +178,26 @@ def may_act_as_caseworker(user, order) -> bool:
 def may_act_for_municipality_on(user, order) -> bool:
     """The municipality's leaders, on its order; never the person it concerns."""
     return not is_concerned_person(user, order) and acts_for_municipality(user, order.municipality)
+
+
+def appointment_conflict(*, user, role, organisation) -> str:
+    """Why ``user`` may not be appointed ``role`` for ``organisation``, or "": the subject of
+    one of an authority's open orders is not made its caseworker. is_concerned_person keeps
+    them off their own case anyway; refusing the appointment says so to the administrator
+    (registered with municipalities.appointments in OrdersConfig.ready). The administrator
+    works for the same authority, so naming "an open case of this authority" tells no more
+    than they may know; the case number is not shown."""
+    if role != Appointment.Role.CASEWORKER or not isinstance(organisation, Authority):
+        return ""
+    open_own = Order.objects.filter(
+        _concerned_q(user), issuing_authority=organisation, status=PROCESS.NEW
+    )
+    if not open_own.exists():
+        return ""
+    return _(
+        "%(user)s is the health personnel an open case of this authority concerns, and cannot "
+        "be appointed its caseworker."
+    ) % {"user": user.get_full_name() or user.get_username()}
 
 
 def may_see_access_events(user, order) -> bool:
