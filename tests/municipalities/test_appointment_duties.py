@@ -4,7 +4,8 @@ form with the reason, nothing written.
 
 The world (tests/conftest.py): Statsforvalteren i Vestland issued the ``order`` about ``gp``
 (login "lege") in Bergen. ``admin`` administers Vestland, bootstrapped as the shell command
-does; ``second_admin`` is appointed by ``admin`` through the service.
+does (tests/municipalities/conftest.py); ``second_admin`` is appointed by ``admin`` through the
+service.
 """
 
 import pytest
@@ -34,20 +35,6 @@ SUBJECT = (
     "er helsepersonellet en åpen sak hos denne myndigheten gjelder, og kan ikke utnevnes til "
     "saksbehandler her."
 )
-
-
-@pytest.fixture
-def admin(world):
-    user = factories.UserFactory(username="admin", first_name="Anne", last_name="Admin")
-    appointments.appoint(
-        acting_user=None,
-        user=user,
-        role=Role.ADMINISTRATOR,
-        organisation=world.authority,
-        reason="Første administrator.",
-        system=True,
-    )
-    return user
 
 
 @pytest.fixture
