@@ -292,6 +292,12 @@ def test_subject_appointed_leader_cannot_plan_their_own_measures_but_acknowledge
     assert driver.acknowledge(order, user=gp).status_code == 302
     assert http_flow.open_step_names(order) == ["confirm_completion"]
     measure = order.measures.get()
+    enrol = f"/saker/{order.pk}/tiltak/{measure.pk}/pamelding/"
+    response = client_for(gp).post(enrol, {"enrolled_on": timezone.localdate().isoformat()})
+    assert response.status_code == 403
+    measure.refresh_from_db()
+    assert measure.enrolled_on is None
+    assert refusals(gp, order, "measure_enrol") == 1
     assert not access.may_manage_measure(gp, order, measure)
     assert access.may_accept_terms(gp, order, measure)
     assert order.pk not in task_case_pks(client_for(gp))
