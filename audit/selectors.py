@@ -49,6 +49,7 @@ def search_events(
     include_unassigned=False,
     user="",
     case_ids=None,
+    excluded_case_ids=None,
     date_from=None,
     date_to=None,
     action="",
@@ -57,10 +58,13 @@ def search_events(
     """Events in the scope matching every given filter, newest first.
 
     ``user``: part of the username or the full name; ``case_ids``: order ids as stored in
-    ``case_id`` (``None`` = any case, an empty list = none); ``date_from``/``date_to``: dates,
-    both included; ``up_to``: the last sequence number to include.
+    ``case_id`` (``None`` = any case, an empty list = none); ``excluded_case_ids``: case ids (a list
+    or a query of them) whose events are left out whatever else matches; ``date_from``/``date_to``: dates, both
+    included; ``up_to``: the last sequence number to include.
     """
     events = events_in_scope(authority_ids, include_unassigned=include_unassigned)
+    if excluded_case_ids is not None:
+        events = events.exclude(case_id__in=excluded_case_ids)
     if user:
         events = events.annotate(
             user_full_name=Concat("user__first_name", Value(" "), "user__last_name")

@@ -157,9 +157,17 @@ def may_end_appointment(user, appointment) -> bool:
     return administered_authorities(user).filter(pk=organisation.pk).exists()
 
 
+def appoints_self(user, appointee) -> bool:
+    """Separation of duties: nobody grants themself a role, whatever they administer (a
+    caseworker, security officer or administrator who appointed themself would answer to no
+    one); another administrator must. appointments.appoint refuses it with this reason."""
+    return user is not None and appointee is not None and user.pk == appointee.pk
+
+
 def may_appoint(user, role, organisation) -> bool:
     """An administrator appoints within their own authority and, for municipal leaders, in the
-    municipalities it covers — never wider than their own grant."""
+    municipalities it covers — never wider than their own grant, and never themself
+    (appoints_self, checked once the appointee is known)."""
     administered = administered_authorities(user)
     if role == Appointment.Role.LEADER:
         if not isinstance(organisation, Municipality) or not organisation.is_current:

@@ -10,9 +10,30 @@ from guardian.shortcuts import assign_perm, remove_perm
 
 import audit
 
-from .access import ROLE_PERMISSIONS, may_appoint, may_end_appointment
+from .access import ROLE_PERMISSIONS, appoints_self, may_appoint, may_end_appointment
 from .bounds import check_values
 from .models import Appointment, Authority, HealthPersonnel, Municipality, User
+
+# Reasons from the apps built on this one for refusing an appointment: each check is called
+# with user, role and organisation (keywords) and returns the reason, or "". orders registers
+# one in its AppConfig.ready (the subject of an open case is not its authority's caseworker),
+# so the rule stays in orders.access while this module imports nothing above it.
+_conflict_checks = []
+
+
+def register_conflict_check(check):
+    if check not in _conflict_checks:
+        _conflict_checks.append(check)
+    return check
+
+
+def _refuse_conflicts(*, acting_user, user, role, organisation):
+    if appoints_self(acting_user, user):
+        raise ValidationError(_("You cannot appoint yourself. Another administrator must do it."))
+    for check in _conflict_checks:
+        reason = check(user=user, role=role, organisation=organisation)
+        if reason:
+            raise ValidationError(reason)
 
 
 def _organisation_fields(role, organisation):
@@ -29,7 +50,8 @@ def appoint(*, acting_user, user, role, organisation, reason, system=False) -> A
     """Grant ``user`` the ``role`` for ``organisation``.
 
     ``system=True`` is for bootstrapping from a management command, where no administrator
-    exists yet; the web pages never pass it.
+    exists yet; the web pages never pass it. Otherwise the separation of duties holds: not
+    oneself, and not into a conflict a registered check names (both with the reason).
     """
     if not reason.strip():
         raise ValidationError({"reason": _("Give a reason for the appointment.")})
@@ -37,6 +59,8 @@ def appoint(*, acting_user, user, role, organisation, reason, system=False) -> A
     if not system and not may_appoint(acting_user, role, organisation):
         raise PermissionDenied
     fields = _organisation_fields(role, organisation)
+    if not system:
+        _refuse_conflicts(acting_user=acting_user, user=user, role=role, organisation=organisation)
     with audit.acting_as(acting_user), transaction.atomic():
         if Appointment.objects.filter(
             user=user, role=role, ended_at__isnull=True, **fields

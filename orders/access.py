@@ -6,7 +6,9 @@ SQL filter for lists and checked with ``user.has_perm`` for a single object. Any
 user may not see is reported as "does not exist" (404) by the callers.
 """
 
-from django.db.models import Case, Exists, Q, QuerySet, Value, When
+from django.db.models import Case, CharField, Exists, Q, QuerySet, Value, When
+from django.db.models.functions import Cast
+from django.utils.translation import gettext as _
 from viewflow.workflow.fields import get_task_ref
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import PROCESS, STATUS
@@ -15,7 +17,13 @@ from audit import Capacity
 from audit.models import Role
 from courses.models import Measure
 from municipalities.access import caseworker_authorities, codename, granted_q
-from municipalities.models import ACT_FOR_AUTHORITY, ACT_FOR_MUNICIPALITY, Authority, Municipality
+from municipalities.models import (
+    ACT_FOR_AUTHORITY,
+    ACT_FOR_MUNICIPALITY,
+    Appointment,
+    Authority,
+    Municipality,
+)
 
 from .flows import AUTHORITY_STEPS, MUNICIPAL_STEPS, PERSONNEL_STEPS, OrderFlow
 from .models import (
@@ -48,9 +56,21 @@ def _order_grant_q(user, prefix="pk", perm=None) -> Q:
 
 
 def _caseworker_q(user, prefix="") -> Q:
-    return _authority_q(user, f"{prefix}issuing_authority") | _order_grant_q(
-        user, f"{prefix}pk", ACT_AS_CASEWORKER
-    )
+    """Orders the user acts on as caseworker: never one that concerns themself."""
+    return (
+        _authority_q(user, f"{prefix}issuing_authority")
+        | _order_grant_q(user, f"{prefix}pk", ACT_AS_CASEWORKER)
+    ) & ~_concerned_q(user, prefix)
+
+
+def _leader_q(user, prefix="") -> Q:
+    """Orders the user acts on for the municipality: never one that concerns themself."""
+    return _municipality_q(user, f"{prefix}municipality") & ~_concerned_q(user, prefix)
+
+
+def _concerned_q(user, prefix="") -> Q:
+    """The SQL form of is_concerned_person."""
+    return Q(**{f"{prefix}health_personnel__user": user})
 
 
 def visible_orders_q(user, prefix="") -> Q:
@@ -65,7 +85,7 @@ def visible_orders_q(user, prefix="") -> Q:
         | Q(**{f"{prefix}municipality__authority__in": caseworker_of.values("pk")})
         | Q(national)
         | _municipality_q(user, f"{prefix}municipality")
-        | Q(**{f"{prefix}health_personnel__user": user})
+        | _concerned_q(user, prefix)
         | _order_grant_q(user, f"{prefix}pk")
     )
 
@@ -74,6 +94,15 @@ def orders_visible_to(user) -> QuerySet[Order]:
     if not user.is_authenticated or not user.is_active:
         return Order.objects.none()
     return Order.objects.filter(visible_orders_q(user))
+
+
+def case_ids_concerning(user) -> QuerySet:
+    """The ids, as the access log stores them (text), of the orders about the user themself
+    (is_concerned_person): a subquery, so a filter on it stays one query."""
+    if not user.is_authenticated:
+        return Order.objects.none().values("pk")
+    orders = Order.objects.filter(_concerned_q(user))
+    return orders.annotate(case_id=Cast("pk", CharField())).values("case_id")
 
 
 def authorities_for(user) -> QuerySet[Authority]:
@@ -95,12 +124,8 @@ def actionable_tasks_for(user) -> QuerySet[Task]:
     steps = OrderFlow.instance
     refs = {name: get_task_ref(getattr(steps, name)) for name in _all_steps()}
     by_role = (
-        Q(flow_task__in=[refs[s] for s in MUNICIPAL_STEPS])
-        & _municipality_q(user, f"{order}municipality")
-        | Q(
-            flow_task__in=[refs[s] for s in PERSONNEL_STEPS],
-            **{f"{order}health_personnel__user": user},
-        )
+        Q(flow_task__in=[refs[s] for s in MUNICIPAL_STEPS]) & _leader_q(user, order)
+        | Q(flow_task__in=[refs[s] for s in PERSONNEL_STEPS]) & _concerned_q(user, order)
         | Q(flow_task__in=[refs[s] for s in AUTHORITY_STEPS]) & _caseworker_q(user, order)
     )
     return Task.objects.filter(
@@ -129,22 +154,59 @@ def acts_for_authority(user, authority) -> bool:
 
 
 def is_concerned_person(user, order) -> bool:
-    return user.is_authenticated and order.health_personnel.user_id == user.pk
+    """The health personnel the order is about.
+
+    Separation of duties: they keep their own rights on it (acknowledge the plan, accept the
+    course terms, see the case and who has read it) but never act on it for the authority or
+    the municipality — no step, no managing the case, no appeal decision, no access log —
+    whatever they are appointed to (a caseworker, leader or stand-in grant may predate the
+    order, or be made behind the appointment pages' back). Every caseworker and leader check
+    below, and their SQL filters, go through this."""
+    return user.is_authenticated and order.concerns(user)
 
 
 def may_act_as_caseworker(user, order) -> bool:
-    """Issuing authority's caseworkers, and anyone granted this single order as stand-in."""
+    """Issuing authority's caseworkers, and anyone granted this single order as stand-in;
+    never the person it concerns."""
+    if is_concerned_person(user, order):
+        return False
     return acts_for_authority(user, order.issuing_authority) or (
         user.is_authenticated and user.has_perm(ACT_AS_CASEWORKER, order)
     )
+
+
+def may_act_for_municipality_on(user, order) -> bool:
+    """The municipality's leaders, on its order; never the person it concerns."""
+    return not is_concerned_person(user, order) and acts_for_municipality(user, order.municipality)
+
+
+def appointment_conflict(*, user, role, organisation) -> str:
+    """Why ``user`` may not be appointed ``role`` for ``organisation``, or "": the subject of
+    one of an authority's open orders is not made its caseworker. is_concerned_person keeps
+    them off their own case anyway; refusing the appointment says so to the administrator
+    (registered with municipalities.appointments in OrdersConfig.ready). The administrator
+    works for the same authority, so naming "an open case of this authority" tells no more
+    than they may know; the case number is not shown."""
+    if role != Appointment.Role.CASEWORKER or not isinstance(organisation, Authority):
+        return ""
+    open_own = Order.objects.filter(
+        _concerned_q(user), issuing_authority=organisation, status=PROCESS.NEW
+    )
+    if not open_own.exists():
+        return ""
+    return _(
+        "%(user)s is the health personnel an open case of this authority concerns, and cannot "
+        "be appointed its caseworker."
+    ) % {"user": user.get_full_name() or user.get_username()}
 
 
 def may_see_access_events(user, order) -> bool:
     """Who opened the case is for the authority: the issuing authority's caseworkers and
     stand-ins, and caseworkers of an authority covering the case (the statsforvalter of its
     municipality, Helsetilsynet). Leaders and supervisors do not see it; the health personnel
-    concerned sees the reads of their own case on its own page (innsyn)."""
-    if not user.is_authenticated or not user.is_active:
+    concerned — whatever they are appointed to — sees only the reads of their own case, on its
+    own page (innsyn), never the authority's log of it."""
+    if not user.is_authenticated or not user.is_active or is_concerned_person(user, order):
         return False
     if may_act_as_caseworker(user, order):
         return True
@@ -161,7 +223,7 @@ def may_take_step(user, order, task) -> bool:
         return False
     name = step_name(task)
     if name in MUNICIPAL_STEPS:
-        return acts_for_municipality(user, order.municipality)
+        return may_act_for_municipality_on(user, order)
     if name in PERSONNEL_STEPS:
         return is_concerned_person(user, order)
     if name in AUTHORITY_STEPS:
@@ -171,7 +233,7 @@ def may_take_step(user, order, task) -> bool:
 
 def may_manage_measure(user, order, measure) -> bool:
     """Enrol, record attendance, arrange supervision: the municipality, on an open case."""
-    return not is_closed(order) and acts_for_municipality(user, order.municipality)
+    return not is_closed(order) and may_act_for_municipality_on(user, order)
 
 
 def may_accept_terms(user, order, measure) -> bool:

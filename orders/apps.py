@@ -11,12 +11,14 @@ class OrdersConfig(AppConfig):
         from viewflow.workflow.models import Task
 
         from courses.models import Measure
+        from municipalities.appointments import register_conflict_check
 
-        from . import deadlines
+        from . import access, deadlines
         from .models import Appeal, Order
         from .notifications import tell_who_must_act
 
         post_save.connect(tell_who_must_act, sender=Task, dispatch_uid="orders-new-task")
+        register_conflict_check(access.appointment_conflict)
 
         for model in (Task, Measure, Order, Appeal):
             post_save.connect(

@@ -26,6 +26,15 @@ def _gp_login(activation):
     return activation.process.health_personnel.user
 
 
+class OthersStep(flow.View):
+    """A step taken for the municipality or the authority: viewflow's own permission check
+    refuses it, like orders.access, to the person the order concerns (separation of duties),
+    whatever they hold."""
+
+    def can_assign(self, user, task):
+        return not task.process.coerced.concerns(user) and super().can_assign(user, task)
+
+
 def _with_deadline_timers(node):
     return (
         node.OnTimeout(this.reminder_moment, this.remind, interrupting=False)
@@ -45,7 +54,7 @@ class OrderFlow(Flow):
 
     # viewflow hands can_assign the base Process; .coerced gives the Order.
     plan_measures = _with_deadline_timers(
-        flow.View(None)
+        OthersStep(None)
         .Annotation(title=_("Plan measures"))
         .Permission(ACT_FOR_MUNICIPALITY, obj=lambda process: process.coerced.municipality)
     ).Next(this.acknowledge)
@@ -53,12 +62,12 @@ class OrderFlow(Flow):
         flow.View(None).Annotation(title=_("Acknowledge the plan")).Assign(_gp_login)
     ).Next(this.confirm_completion)
     confirm_completion = _with_deadline_timers(
-        flow.View(None)
+        OthersStep(None)
         .Annotation(title=_("Confirm completion"))
         .Permission(ACT_FOR_MUNICIPALITY, obj=lambda process: process.coerced.municipality)
     ).Next(this.sign_off)
     sign_off = (
-        flow.View(None)
+        OthersStep(None)
         .Annotation(title=_("Sign off"))
         .Permission(ACT_FOR_AUTHORITY, obj=lambda process: process.coerced.issuing_authority)
         .Next(this.is_fulfilled)
@@ -74,7 +83,7 @@ class OrderFlow(Flow):
         flow.If(this.needs_follow_up).Then(this.follow_up).Else(this.notice_sent)
     )
     follow_up = (
-        flow.View(None)
+        OthersStep(None)
         .Annotation(title=_("Follow up a missed deadline"))
         .Permission(ACT_FOR_AUTHORITY, obj=lambda process: process.coerced.issuing_authority)
         .Next(this.followed_up)

@@ -139,6 +139,11 @@ class Order(Process):
         if errors:
             raise ValidationError(errors)
 
+    def concerns(self, user) -> bool:
+        """Is ``user`` the health personnel this order is about? (orders.access.is_concerned_person
+        builds the separation of duties on it.)"""
+        return user is not None and user.pk is not None and self.health_personnel.user_id == user.pk
+
     @property
     def required_measures_label(self):
         if self.requires_course and self.requires_supervision:

@@ -38,12 +38,16 @@ def responsible_for_step(order, step_name) -> list:
     from .flows import AUTHORITY_STEPS, MUNICIPAL_STEPS, PERSONNEL_STEPS
 
     if step_name in MUNICIPAL_STEPS:
-        return _active(leaders_of(order.municipality))
-    if step_name in PERSONNEL_STEPS:
+        others = leaders_of(order.municipality)
+    elif step_name in PERSONNEL_STEPS:
         return _active([order.health_personnel.user])
-    if step_name in AUTHORITY_STEPS:
-        return _active([order.caseworker])
-    return []
+    elif step_name in AUTHORITY_STEPS:
+        others = [order.caseworker]
+    else:
+        return []
+    # Separation of duties (orders.access.is_concerned_person): the person the order concerns
+    # is never asked to act on it for the municipality or the authority.
+    return _active([user for user in others if not order.concerns(user)])
 
 
 def notify(recipients, *, kind, order, key, deadline_kind="", due=None) -> int:

@@ -98,6 +98,20 @@ def issue_order(
         raise ValidationError(
             {"caseworker": _("The responsible caseworker must work for the issuing authority.")}
         )
+    # Separation of duties (access.is_concerned_person): nobody issues or handles their own case.
+    subject = health_personnel.user_id
+    if subject is not None and subject == acting_user.pk:
+        raise ValidationError(
+            {
+                "health_personnel": _(
+                    "You cannot register an order that concerns yourself; another caseworker must."
+                )
+            }
+        )
+    if subject is not None and subject == caseworker.pk:
+        raise ValidationError(
+            {"caseworker": _("The person the order concerns cannot be its caseworker.")}
+        )
     with audit.acting_as(acting_user), transaction.atomic():
         return OrderFlow.issue.run(
             issuing_authority=issuing_authority,

@@ -35,19 +35,7 @@ PERMISSION_OF = {
 # --- fixtures and helpers ---------------------------------------------------------------
 
 
-@pytest.fixture
-def admin(world):
-    """Administrator of Statsforvalteren i Vestland, bootstrapped as the shell command does."""
-    user = factories.UserFactory(username="admin", first_name="Anne", last_name="Admin")
-    appointments.appoint(
-        acting_user=None,
-        user=user,
-        role=Role.ADMINISTRATOR,
-        organisation=world.authority,
-        reason="Første administrator.",
-        system=True,
-    )
-    return user
+# ``admin``, the administrator of Statsforvalteren i Vestland: tests/municipalities/conftest.py
 
 
 @pytest.fixture
