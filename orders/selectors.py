@@ -16,7 +16,7 @@ from audit.models import AccessEvent
 from courses.models import CourseMeeting, EvidenceDocument, Measure, SupervisionSession
 
 from . import access, deadlines
-from .models import Appeal, NextDeadline, Order, Review
+from .models import Appeal, NextDeadline, Order, Review, SupervisionGrant
 
 STAGE_LABELS = {
     "plan_measures": _("Awaiting the municipality's plan"),
@@ -497,6 +497,14 @@ def timeline_for(order, *, kinds=()) -> timeline.Timeline:
                 created=_("Course meeting scheduled"),
                 changed=_("Course meeting changed"),
                 fields=["date", "attendance", "absence_reason"],
+            )
+            + timeline.history_entries(
+                SupervisionGrant.history.filter(order_id=order.pk),
+                kind="measure",
+                created=_("Supervisor given access to the case"),
+                changed=_("Supervisor's access to the case ended"),
+                fields=["ended_at"],
+                text="reason",
             )
             + timeline.history_entries(
                 SupervisionSession.history.filter(measure__order_id=order.pk),

@@ -167,11 +167,14 @@ def _keep_supervision(order, measures, acting_user, granted_because, ended_becau
                     )
             continue
         for grant in active:
-            grant.ended_at, grant.ended_by = now, acting_user
-            grant.end_reason = _record_text(ended_because or ENDED_COMPLETE)
-            grant._change_reason = grant.end_reason
-            with audit.acting_as(acting_user):
-                grant.save()
+            _end_grant(grant, acting_user, ended_because or ENDED_COMPLETE, now)
+
+
+def _end_grant(grant, acting_user, reason, now):
+    grant.ended_at, grant.ended_by = now, acting_user
+    grant.end_reason = grant._change_reason = _record_text(reason)
+    with audit.acting_as(acting_user):
+        grant.save()
 
 
 def _supervised_measures(order):
@@ -243,12 +246,9 @@ def sign_off(*, task, acting_user, outcome, reason="") -> Review:
 
 def _end_supervision(order, acting_user, reason):
     """The case closes: every supervisor's active grant on it ends."""
-    now, text = timezone.now(), _record_text(reason)
-    with audit.acting_as(acting_user):
-        for grant in order.supervision_grants.filter(ended_at__isnull=True):
-            grant.ended_at, grant.ended_by, grant.end_reason = now, acting_user, text
-            grant._change_reason = text
-            grant.save()
+    now = timezone.now()
+    for grant in order.supervision_grants.filter(ended_at__isnull=True):
+        _end_grant(grant, acting_user, reason, now)
 
 
 def follow_up(*, task, acting_user, action, note) -> FollowUp:

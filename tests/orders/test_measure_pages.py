@@ -730,9 +730,9 @@ def _count(client, url):
     return len(queries)
 
 
-def _log_sessions(measure, user, count):
+def _log_sessions(measure, user, count, record=services.record_supervision_session):
     for n in range(count):
-        services.record_supervision_session(
+        record(
             measure=measure,
             acting_user=user,
             date=TODAY() - timedelta(days=n + 1),
@@ -840,15 +840,7 @@ def test_the_case_page_does_not_grow_with_measures_meetings_and_sessions(
     )
     # Added without planning (no supervision grant): sessions through the courses service.
     for measure in course.order.measures.filter(kind="supervision"):
-        for n in range(2):
-            course_services.record_session(
-                measure=measure,
-                acting_user=supervisor_user,
-                date=TODAY() - timedelta(days=n + 1),
-                duration_minutes=45,
-                topic=f"Time {n}",
-                status="held",
-            )
+        _log_sessions(measure, supervisor_user, 2, record=course_services.record_session)
     with django_assert_max_num_queries(small):
         response = client.get(case_url(course.order))
     assert response.status_code == 200

@@ -129,6 +129,17 @@ def complete_own_supervision(client, measure):
     return client.post(measure_url(measure, "rapport/"), {"report-report": "Målene er nådd."})
 
 
+def decide_the_appeal(world, order, outcome="upheld", decided_by="nemnd"):
+    """Decide the case's pending appeal (the fixture registers one)."""
+    services.decide_appeal(
+        appeal=order.appeals.get(),
+        acting_user=world.caseworker,
+        outcome=outcome,
+        decided_by=decided_by,
+        decided_on=TODAY(),
+    )
+
+
 def assert_shut_out(client, case, action="view_case"):
     order = case["order"]
     assert client.get(case_url(order)).status_code == 404
@@ -253,6 +264,12 @@ def test_completing_the_supervision_ends_the_access(client_for, world, case):
     page = client_for(world.gp_user).get(measure_url(case["own"]))
     assert "Målene er nådd." in page.content.decode()
     assert client_for(world.caseworker).get(document_url(case["own_document"])).status_code == 200
+    # The grant and its end are in the case's timeline, with the reasons.
+    html = client_for(world.caseworker).get(case_url(case["order"]) + "?vis=measure")
+    html = html.content.decode()
+    assert "Veileder fikk tilgang til saken" in html and "Utnevnt som veileder i planen" in html
+    assert "Veileders tilgang til saken ble avsluttet" in html
+    assert "Veiledningen er fullført" in html
 
 
 def test_a_report_before_all_sessions_keeps_the_access(client_for, case):
@@ -267,13 +284,7 @@ def test_a_report_before_all_sessions_keeps_the_access(client_for, case):
 
 def test_fulfilling_the_case_ends_the_access_and_a_send_back_renews_it(client_for, world, case):
     order, own = case["order"], case["own"]
-    services.decide_appeal(
-        appeal=order.appeals.get(),
-        acting_user=world.caseworker,
-        outcome="upheld",
-        decided_by="nemnd",
-        decided_on=TODAY(),
-    )
+    decide_the_appeal(world, order)
     lifecycle.acknowledge(order)
     lifecycle.confirm(order, world.leader)
     grant = SupervisionGrant.objects.get(measure=own)
@@ -296,13 +307,7 @@ def test_fulfilling_the_case_ends_the_access_and_a_send_back_renews_it(client_fo
 def test_fulfilled_sign_off_ends_an_access_still_open(world, case):
     """A grant opened again on an open measure (however it came about) ends at sign-off."""
     order = case["order"]
-    services.decide_appeal(
-        appeal=order.appeals.get(),
-        acting_user=world.caseworker,
-        outcome="upheld",
-        decided_by="nemnd",
-        decided_on=TODAY(),
-    )
+    decide_the_appeal(world, order)
     lifecycle.acknowledge(order)
     lifecycle.confirm(order, world.leader)
     grant = SupervisionGrant.objects.create(
@@ -323,22 +328,10 @@ def test_fulfilled_sign_off_ends_an_access_still_open(world, case):
 def test_closing_the_case_ends_the_access(client_for, world, case, how):
     order = case["order"]
     if how == "withdrawal":
-        services.decide_appeal(
-            appeal=order.appeals.get(),
-            acting_user=world.caseworker,
-            outcome="upheld",
-            decided_by="nemnd",
-            decided_on=TODAY(),
-        )
+        decide_the_appeal(world, order)
         services.withdraw_order(order=order, acting_user=world.caseworker, reason="Feil person.")
     else:
-        services.decide_appeal(
-            appeal=order.appeals.get(),
-            acting_user=world.caseworker,
-            outcome="reversed",
-            decided_by="authority",
-            decided_on=TODAY(),
-        )
+        decide_the_appeal(world, order, outcome="reversed", decided_by="authority")
     grant = SupervisionGrant.objects.get(measure=case["own"])
     assert grant.end_reason == "Pålegget er trukket tilbake og saken er avsluttet"
     assert grant.ended_by == world.caseworker
