@@ -239,7 +239,7 @@ def measure_action(request, pk, measure_pk, action, meeting_pk=None):
             form_errors_from(error, form)
         else:
             messages.success(request, ACTIONS[action].done)
-            if not selectors.measures_shown_to(request.user, order).filter(pk=measure.pk):
+            if not selectors.measures_shown_to(request.user, order).filter(pk=measure.pk).exists():
                 # The supervision is complete: the supervisor's access to the case has ended.
                 messages.info(request, ACCESS_ENDED_MESSAGE)
                 return redirect("orders:my_measures")
