@@ -4,6 +4,11 @@ Every view, list, count and task queue asks here. Grants are django-guardian per
 an Authority, a Municipality or a single Order (direct foreign-key tables), turned into one
 SQL filter for lists and checked with ``user.has_perm`` for a single object. Anything the
 user may not see is reported as "does not exist" (404) by the callers.
+
+A supervisor's access is not a guardian permission: it is an active ``SupervisionGrant`` row
+(recorded, with a reason and an end), and it shows only what supervision needs: who the order
+concerns, what it requires, the deadline, and the supervisor's own measure with its documents
+(``may_see_full_case``, ``supervised_measures_of``).
 """
 
 from django.db.models import Case, CharField, Exists, Q, QuerySet, Value, When
@@ -31,6 +36,7 @@ from .models import (
     Order,
     OrderGroupObjectPermission,
     OrderUserObjectPermission,
+    SupervisionGrant,
 )
 
 OPEN_TASK_STATUSES = (STATUS.NEW, STATUS.ASSIGNED)
@@ -73,11 +79,29 @@ def _concerned_q(user, prefix="") -> Q:
     return Q(**{f"{prefix}health_personnel__user": user})
 
 
+def active_supervision_grants(user) -> QuerySet[SupervisionGrant]:
+    """The user's supervision grants that have not ended: the only source of a supervisor's
+    access (orders.services opens and ends them)."""
+    if not user.is_authenticated or not user.is_active:
+        return SupervisionGrant.objects.none()
+    return SupervisionGrant.objects.filter(user=user, ended_at__isnull=True)
+
+
+def _supervision_q(user, prefix="") -> Q:
+    return Q(**{f"{prefix}pk__in": active_supervision_grants(user).values("order_id")})
+
+
 def visible_orders_q(user, prefix="") -> Q:
-    """The filter on orders the user may see: those their authority issued or that concern a
-    municipality it covers (Helsetilsynet: every municipality), their municipality's, their
-    own (as the health personnel concerned), and single orders granted to them. Seeing is not
+    """The filter on orders the user may see: the whole case (full_case_q), and the cases of
+    measures they supervise under an active grant, in part (may_see_full_case). Seeing is not
     acting: steps stay with the issuing authority (may_take_step)."""
+    return full_case_q(user, prefix) | _supervision_q(user, prefix)
+
+
+def full_case_q(user, prefix="") -> Q:
+    """Orders the user may see in full: those their authority issued or that concern a
+    municipality it covers (Helsetilsynet: every municipality), their municipality's, their
+    own (as the health personnel concerned), and single orders granted to them."""
     caseworker_of = caseworker_authorities(user)
     national = Exists(caseworker_of.filter(kind=Authority.Kind.HELSETILSYNET))
     return (
@@ -103,6 +127,32 @@ def case_ids_concerning(user) -> QuerySet:
         return Order.objects.none().values("pk")
     orders = Order.objects.filter(_concerned_q(user))
     return orders.annotate(case_id=Cast("pk", CharField())).values("case_id")
+
+
+def may_see_full_case(user, order) -> bool:
+    """Whether ``user`` sees all of ``order`` (grounds, decisions, appeals, every measure and
+    document, the timeline), or, as a supervisor only, what supervision needs."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return Order.objects.filter(full_case_q(user), pk=order.pk).exists()
+
+
+def supervised_measures_of(user, order) -> QuerySet[Measure]:
+    """The measures of ``order`` that ``user`` supervises under an active grant."""
+    grants = active_supervision_grants(user).filter(order_id=order.pk)
+    return Measure.objects.filter(order_id=order.pk, pk__in=grants.values("measure_id"))
+
+
+def supervision_stays_open(order, measure) -> bool:
+    """Whether the supervisor of ``measure`` keeps access: the case is open, the measure is not
+    closed by the municipality's confirmation and the supervision is not complete (the agreed
+    sessions held and the final report given). orders.services keeps the grants to this."""
+    return (
+        measure.supervisor_id is not None
+        and not is_closed(order)
+        and measure.status == Measure.Status.PLANNED
+        and not measure.is_complete
+    )
 
 
 def authorities_for(user) -> QuerySet[Authority]:
@@ -241,10 +291,11 @@ def may_accept_terms(user, order, measure) -> bool:
 
 
 def is_supervisor_of(user, measure) -> bool:
+    """The measure's named supervisor, while their grant is active."""
     return (
         user.is_authenticated
         and measure.supervisor_id is not None
-        and measure.supervisor.user_id == user.pk
+        and active_supervision_grants(user).filter(measure_id=measure.pk).exists()
     )
 
 

@@ -6,7 +6,6 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
-from courses.models import Measure
 from municipalities.access import (
     administered_authorities,
     audited_authorities,
@@ -18,12 +17,12 @@ from . import access
 from .models import Notification, Order
 
 
-def _own_measures(user) -> Exists:
-    """A doctor with orders about them, or a supervisor of a measure: "Mine kurs og veiledning"."""
+def _own_measures(user):
+    """A doctor with orders about them, or a supervisor with an active grant: "Mine kurs og
+    veiledning"."""
     about_them = Order.objects.filter(health_personnel=OuterRef("pk"))
-    supervising = Measure.objects.filter(supervisor=OuterRef("pk"))
-    return Exists(
-        HealthPersonnel.objects.filter(user=user).filter(Exists(about_them) | Exists(supervising))
+    return Exists(HealthPersonnel.objects.filter(user=user).filter(Exists(about_them))) | Exists(
+        access.active_supervision_grants(user)
     )
 
 

@@ -21,6 +21,10 @@ from . import measure_forms as forms
 from .views import BUSY_MESSAGE, form_errors_from, log_access, page_of, probed, visible_order
 
 CLOSED_MESSAGE = _("The case is closed; nothing was changed.")
+ACCESS_ENDED_MESSAGE = _(
+    "The supervision is complete. Your report stays with the case; your access to the case "
+    "has ended."
+)
 NOT_OPEN_MESSAGE = _("That cannot be recorded for this measure now; nothing was changed.")
 
 
@@ -115,18 +119,20 @@ ACTIONS = {
 }
 
 
-def _measure_of(order, measure_pk) -> Measure:
-    measures = order.measures.select_related("course", "supervisor").prefetch_related(
-        "meetings", "sessions"
-    )
-    return get_object_or_404(measures, pk=measure_pk)
-
-
 def _visible_measure(request, pk, measure_pk, action):
-    """The order and its measure, or 404 (logged) — also for a measure of another order."""
+    """The order and its measure, or 404 (logged) — also for a measure of another order, and
+    for a supervisor any measure but their own."""
     order = visible_order(request, pk, action=action)
     target = f"measure:{measure_pk}"
-    return order, probed(request, order, action, target, _measure_of, measure_pk)
+
+    def measure_of(order, measure_pk):
+        measures = selectors.measures_shown_to(request.user, order)
+        measures = measures.select_related("course", "supervisor").prefetch_related(
+            "meetings", "sessions"
+        )
+        return get_object_or_404(measures, pk=measure_pk)
+
+    return order, probed(request, order, action, target, measure_of, measure_pk)
 
 
 def _rules(user, order, measure):
@@ -243,6 +249,10 @@ def measure_action(request, pk, measure_pk, action, meeting_pk=None):
             form_errors_from(error, form)
         else:
             messages.success(request, ACTIONS[action].done)
+            if not selectors.measures_shown_to(request.user, order).filter(pk=measure.pk).exists():
+                # The supervision is complete: the supervisor's access to the case has ended.
+                messages.info(request, ACCESS_ENDED_MESSAGE)
+                return redirect("orders:my_measures")
             return back
     key = f"meeting-{meeting.pk}" if meeting else action
     # The page is shown again (with the form's errors): that is a read of the measure too.
@@ -258,7 +268,7 @@ def my_measures(request):
     own = selectors.with_progress(
         list(selectors.measures_in(visible.filter(health_personnel__user=request.user)))
     )
-    page = page_of(request, selectors.measures_in(visible).filter(supervisor__user=request.user))
+    page = page_of(request, selectors.supervised_measures_for(request.user))
     page.object_list = selectors.with_progress(list(page.object_list))
     for m in own + page.object_list:
         m.case_closed = access.is_closed(m.order)

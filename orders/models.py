@@ -16,7 +16,7 @@ from viewflow.workflow.models import Process
 
 from audit.actor import history_records
 from audit.guards import HistoryPreservingMixin, HistoryPreservingQuerySet
-from courses.models import EvidenceDocument
+from courses.models import EvidenceDocument, Measure
 from municipalities import bounds
 from municipalities.bounds import stored_date, text_validators
 from municipalities.models import Authority, HealthPersonnel, Municipality
@@ -159,6 +159,81 @@ class OrderUserObjectPermission(UserObjectPermissionBase):
 
 class OrderGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(Order, on_delete=models.CASCADE)
+
+
+class SupervisionGrant(models.Model):
+    """A supervisor's (veileder's) access to the case of the measure they supervise: who was
+    granted it, by whom, when and why, and when it ended and why.
+
+    This table is the one source of a supervisor's access (orders.access reads the active
+    rows; no guardian permission is involved). orders.services opens a grant when a
+    supervisor is named and ends it, in the same transaction, when the supervision is
+    complete, the measure is closed or the case closes; a measure opened again by a send-back
+    gets a new grant. Rows are never deleted.
+    """
+
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, related_name="supervision_grants", verbose_name=_("order")
+    )
+    measure = models.ForeignKey(
+        Measure,
+        on_delete=models.PROTECT,
+        related_name="supervision_grants",
+        verbose_name=_("measure"),
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("supervisor"),
+        on_delete=models.PROTECT,
+        related_name="supervision_grants",
+    )
+    reason = models.CharField(_("reason for the access"), max_length=300)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("granted by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    granted_at = models.DateTimeField(_("granted"))
+    ended_at = models.DateTimeField(_("access ended"), null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("ended by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    end_reason = models.CharField(_("why the access ended"), max_length=300, blank=True)
+    objects = HistoryPreservingQuerySet.as_manager()
+    history = history_records()
+
+    class Meta:
+        ordering = ["granted_at", "pk"]
+        verbose_name = _("supervisor's access")
+        verbose_name_plural = _("supervisors' access")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["measure", "user"],
+                condition=models.Q(ended_at__isnull=True),
+                name="supervision_grant_one_active",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ended_at__isnull=True, end_reason="")
+                | models.Q(ended_at__isnull=False) & ~models.Q(end_reason=""),
+                name="supervision_grant_end_has_reason",
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "ended_at"])]
+
+    def __str__(self):
+        return f"{self.order_id}/{self.measure_id}: {self.user_id}"
+
+    @property
+    def is_active(self):
+        return self.ended_at is None
 
 
 class CompletionConfirmation(models.Model):

@@ -16,7 +16,7 @@ from audit.models import AccessEvent
 from courses.models import CourseMeeting, EvidenceDocument, Measure, SupervisionSession
 
 from . import access, deadlines
-from .models import Appeal, NextDeadline, Order, Review
+from .models import Appeal, NextDeadline, Order, Review, SupervisionGrant
 
 STAGE_LABELS = {
     "plan_measures": _("Awaiting the municipality's plan"),
@@ -210,8 +210,43 @@ def open_tasks_of(order) -> list[Task]:
     )
 
 
-def document_for(order, pk) -> EvidenceDocument:
-    return get_object_or_404(EvidenceDocument, pk=pk, order=order)
+def document_for(user, order, pk) -> EvidenceDocument:
+    """A document of this order that ``user`` may download, or 404: any of the case's for
+    those who see the whole case; for a supervisor, only those of the measures they
+    supervise (not the confirmation's, not another measure's)."""
+    documents = EvidenceDocument.objects.filter(order=order)
+    if not access.may_see_full_case(user, order):
+        documents = documents.filter(measure__in=access.supervised_measures_of(user, order))
+    return get_object_or_404(documents, pk=pk)
+
+
+def measures_shown_to(user, order) -> QuerySet[Measure]:
+    """The measures of ``order`` whose pages ``user`` may open: all of them, or for a
+    supervisor their own."""
+    if access.may_see_full_case(user, order):
+        return order.measures.all()
+    return access.supervised_measures_of(user, order)
+
+
+def supervised_measures_for(user) -> QuerySet[Measure]:
+    """Mine kurs og veiledning: the measures the user supervises now (an active grant)."""
+    grants = access.active_supervision_grants(user)
+    return measures_in(Order.objects.filter(pk__in=grants.values("order_id"))).filter(
+        pk__in=grants.values("measure_id")
+    )
+
+
+def supervised_case_data(user, order) -> dict:
+    """What a supervisor's case page shows besides the order's facts: their own measures."""
+    return {
+        "measures": with_progress(
+            list(
+                access.supervised_measures_of(user, order)
+                .select_related("course", "supervisor")
+                .prefetch_related("meetings", "sessions")
+            )
+        )
+    }
 
 
 def with_progress(measures):
@@ -462,6 +497,14 @@ def timeline_for(order, *, kinds=()) -> timeline.Timeline:
                 created=_("Course meeting scheduled"),
                 changed=_("Course meeting changed"),
                 fields=["date", "attendance", "absence_reason"],
+            )
+            + timeline.history_entries(
+                SupervisionGrant.history.filter(order_id=order.pk),
+                kind="measure",
+                created=_("Supervisor given access to the case"),
+                changed=_("Supervisor's access to the case ended"),
+                fields=["ended_at"],
+                text="reason",
             )
             + timeline.history_entries(
                 SupervisionSession.history.filter(measure__order_id=order.pk),

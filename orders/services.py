@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from guardian.shortcuts import assign_perm
+from django.utils.translation import gettext_lazy
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
@@ -27,13 +27,13 @@ from municipalities.appointments import ensure_login
 from . import access, deadlines
 from .flows import DEADLINE_OF_STEP, OrderFlow
 from .models import (
-    VIEW_ORDER,
     Appeal,
     CompletionConfirmation,
     DeadlineExtension,
     FollowUp,
     Order,
     Review,
+    SupervisionGrant,
 )
 
 
@@ -138,16 +138,66 @@ def plan_measures(*, task, acting_user, measures) -> Order:
         planned = course_services.add_measures(
             order=order, measures=measures, acting_user=acting_user
         )
-        for measure in planned:
-            if measure.supervisor is not None:
-                _grant_supervisor(order, measure.supervisor, acting_user)
+        _keep_supervision(order, planned, acting_user, GRANTED_IN_PLAN)
     return order
 
 
-def _grant_supervisor(order, supervisor, acting_user):
-    """A supervisor sees the order they supervise, and nothing else (a single-order grant)."""
-    login = ensure_login(acting_user=acting_user, personnel=supervisor)
-    assign_perm(VIEW_ORDER, login, order)
+# Why a supervisor's access opens or ends (SupervisionGrant.reason / end_reason), kept in the
+# service's language like the rest of the case record.
+GRANTED_IN_PLAN = gettext_lazy("Named supervisor in the plan")
+GRANTED_AGAIN = gettext_lazy("The supervision is open again")
+REOPENED = gettext_lazy("The measure was opened again when the case was sent back")
+ENDED_COMPLETE = gettext_lazy("The supervision is complete")
+ENDED_CONFIRMED = gettext_lazy("The municipality confirmed the measures; the measure is closed")
+ENDED_FULFILLED = gettext_lazy("The case is closed as fulfilled")
+ENDED_WITHDRAWN = gettext_lazy("The order is withdrawn and the case is closed")
+
+
+def _record_text(text) -> str:
+    with translation.override(settings.LANGUAGE_CODE):
+        return str(text)
+
+
+def _keep_supervision(order, measures, acting_user, granted_because, ended_because=None):
+    """Keep each measure's supervision grant to the rule (access.supervision_stays_open): open
+    a recorded grant where the supervisor should see the case and has none, end the active one
+    where the supervision is over. Called, inside the writing transaction, by every service
+    that can change the answer; a supervisor's access follows these rows only."""
+    now = timezone.now()
+    for measure in measures:
+        if measure.supervisor_id is None:
+            continue
+        active = list(measure.supervision_grants.filter(ended_at__isnull=True))
+        if access.supervision_stays_open(order, measure):
+            if not active:
+                login = ensure_login(acting_user=acting_user, personnel=measure.supervisor)
+                with audit.acting_as(acting_user):
+                    SupervisionGrant.objects.create(
+                        order=order,
+                        measure=measure,
+                        user=login,
+                        reason=_record_text(granted_because),
+                        granted_by=acting_user,
+                        granted_at=now,
+                    )
+            continue
+        for grant in active:
+            _end_grant(grant, acting_user, ended_because or ENDED_COMPLETE, now)
+
+
+def _end_grant(grant, acting_user, reason, now):
+    grant.ended_at, grant.ended_by = now, acting_user
+    grant.end_reason = grant._change_reason = _record_text(reason)
+    with audit.acting_as(acting_user):
+        grant.save()
+
+
+def _supervised_measures(order):
+    return list(
+        order.measures.filter(supervisor__isnull=False)
+        .select_related("supervisor", "course")
+        .prefetch_related("sessions", "meetings")
+    )
 
 
 def acknowledge_plan(*, task, acting_user) -> Order:
@@ -183,6 +233,9 @@ def confirm_completion(
         )
         confirmation.documents.set(documents)
         course_services.close_measures(order=order, acting_user=acting_user, reasons=reasons)
+        _keep_supervision(
+            order, _supervised_measures(order), acting_user, GRANTED_AGAIN, ENDED_CONFIRMED
+        )
     return confirmation
 
 
@@ -195,11 +248,23 @@ def sign_off(*, task, acting_user, outcome, reason="") -> Review:
         review.full_clean()
         review.save()
         if outcome == Review.Outcome.RETURNED:
-            # Work goes on: measures closed as not carried out open again.
+            # Work goes on: measures closed as not carried out open again, and their
+            # supervisor gets a new grant (the old one ended when the measure closed).
             for measure in order.measures.filter(status=Measure.Status.NOT_COMPLETED):
                 measure.status, measure.incomplete_reason = Measure.Status.PLANNED, ""
                 measure.save()
+            _keep_supervision(order, _supervised_measures(order), acting_user, REOPENED)
+        else:
+            # The flow closes the case right after this step; no supervisor keeps access.
+            _end_supervision(order, acting_user, ENDED_FULFILLED)
     return review
+
+
+def _end_supervision(order, acting_user, reason):
+    """The case closes: every supervisor's active grant on it ends."""
+    now = timezone.now()
+    for grant in order.supervision_grants.filter(ended_at__isnull=True):
+        _end_grant(grant, acting_user, reason, now)
 
 
 def follow_up(*, task, acting_user, action, note) -> FollowUp:
@@ -289,6 +354,7 @@ def _change_reason(reason):
 def _withdraw(order, reason, acting_user):
     order.withdrawal_reason = reason
     order._change_reason = _change_reason(reason)
+    _end_supervision(order, acting_user, ENDED_WITHDRAWN)
     if access.is_closed(order):
         # A fulfilled order annulled on appeal: the process is over, the record still changes.
         order.save()
@@ -381,7 +447,12 @@ def _measure_action(check, measure, acting_user, action, **arguments):
             raise StepNotOpen
         if not check(acting_user, order, measure):
             raise PermissionDenied
-        return action(measure=measure, acting_user=acting_user, **arguments)
+        result = action(measure=measure, acting_user=acting_user, **arguments)
+        # A session, the report or a changed agreement may complete the supervision (its
+        # supervisor's access ends) or open it again.
+        measure = order.measures.select_related("supervisor", "course").get(pk=measure.pk)
+        _keep_supervision(order, [measure], acting_user, GRANTED_AGAIN, ENDED_COMPLETE)
+        return result
 
 
 def enrol_in_course(*, measure, acting_user, **details):

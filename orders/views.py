@@ -154,6 +154,8 @@ def case_list(request):
 def case_detail(request, pk):
     order = visible_order(request, pk)
     log_access(request, "view_case", order, order=order)
+    if not access.may_see_full_case(request.user, order):
+        return _supervised_case(request, order)
     open_tasks = selectors.open_tasks_of(order)
     context = {
         "order": order,
@@ -171,6 +173,18 @@ def case_detail(request, pk):
     )
     context["today"] = timezone.localdate()
     return render(request, "orders/case_detail.html", context)
+
+
+def _supervised_case(request, order):
+    """A supervisor's view of the case: who it concerns, what the order requires, the
+    deadline and their own measure; not the grounds, decisions, appeals, other measures,
+    documents or the timeline."""
+    context = {
+        "order": order,
+        "stage": selectors.stage_of(order),
+        **selectors.supervised_case_data(request.user, order),
+    }
+    return render(request, "orders/case_supervised.html", context)
 
 
 TIMELINE_KINDS = {
@@ -459,7 +473,7 @@ def download_document(request, pk, document_pk):
         order,
         "download_document",
         f"document:{document_pk}",
-        selectors.document_for,
+        lambda order, pk: selectors.document_for(request.user, order, pk),
         document_pk,
     )
     log_access(request, "download_document", document, order=order)

@@ -205,6 +205,14 @@ def test_measure_page_logs_one_event_in_the_viewers_capacity(world, planned, vis
 def test_document_download_logs_one_event_in_the_viewers_capacity(world, planned, visit, kind):
     user, role, organisation = viewer(world, kind)
     document = document_of(planned)
+    if kind == "supervisor":
+        # A supervisor downloads only documents of their own measure.
+        document = services.add_measure_document(
+            measure=supervision_of(planned),
+            acting_user=user,
+            uploaded_file=lifecycle.pdf("veiledning.pdf"),
+            kind=EvidenceDocument.Kind.SUPERVISOR_REPORT,
+        )
 
     seen = visit(user, document_url(planned, document.pk))
 

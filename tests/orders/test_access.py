@@ -54,7 +54,8 @@ def stand_in(order):
 
 @pytest.fixture
 def viewer(order):
-    """Someone granted only a look at this one order (e.g. a supervisor)."""
+    """Someone granted only a look at this one order (a bare view grant; supervisors have
+    recorded grants instead, see test_supervision_access.py)."""
     user = factories.UserFactory(username="innsyn")
     assign_perm(VIEW_ORDER, user, order)
     return user

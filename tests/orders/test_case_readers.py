@@ -34,9 +34,13 @@ def read_case(world, order, client_for):
     Another case of the same municipality is read by a colleague of the caseworker."""
     lifecycle.plan(order, world.leader, measures=2, supervisor=world.supervisor)
     lifecycle.acknowledge(order)
-    lifecycle.confirm(order, world.leader, documents=1)
     world.supervisor.refresh_from_db()
     supervision = order.measures.get(supervisor=world.supervisor)
+    # The supervisor reads while supervising: the confirmation closes the measure and ends
+    # their access to the case.
+    supervisor = client_for(world.supervisor.user)
+    assert supervisor.get(f"/saker/{order.pk}/tiltak/{supervision.pk}/").status_code == 200
+    lifecycle.confirm(order, world.leader, documents=1)
     document = order.documents.get()
 
     assert client_for(world.caseworker).get(f"/saker/{order.pk}/").status_code == 200
@@ -47,8 +51,6 @@ def read_case(world, order, client_for):
     # Reading to the end closes the file; closing the response again would fire
     # request_finished and close the test's database connection (PostgreSQL).
     b"".join(download.streaming_content)
-    supervisor = client_for(world.supervisor.user)
-    assert supervisor.get(f"/saker/{order.pk}/tiltak/{supervision.pk}/").status_code == 200
 
     other = factories.issue_order(
         caseworker=world.caseworker, authority=world.authority, personnel=world.other_gp

@@ -314,16 +314,18 @@ def test_supervision_with_sessions_and_a_report(client_for, world, measures, sup
         assert response.status_code == 302
     assert supervision.sessions.filter(status="held").count() == 3
     response = supervisor.post(
-        measure_url(supervision, "rapport/"), {"report-report": "Målene er nådd."}
-    )
-    assert response.status_code == 302
-    response = supervisor.post(
         measure_url(supervision, "dokumenter/"),
         {"document-kind": "report", "document-file": pdf("sluttrapport.pdf")},
     )
     assert response.status_code == 302
     document = EvidenceDocument.objects.get(measure=supervision)
     assert (document.kind, document.uploaded_by) == ("report", supervisor_user)
+    # The report completes the supervision: the supervisor's access to the case ends.
+    response = supervisor.post(
+        measure_url(supervision, "rapport/"), {"report-report": "Målene er nådd."}
+    )
+    assert response.status_code == 302 and response["Location"] == "/mine-tiltak/"
+    assert supervisor.get(measure_url(supervision)).status_code == 404
 
     page = client_for(world.gp_user).get(measure_url(supervision))
     html = page.content.decode()
@@ -354,9 +356,10 @@ def test_a_supervisor_sees_and_writes_only_their_own_arrangements(
     # Another order's measure under the supervisor's own order: also not found.
     wrong = f"/saker/{supervision.order_id}/tiltak/{elsewhere.pk}/timer/"
     assert client.post(wrong, session_data()).status_code == 404
-    # The course on the same order is visible, but not theirs to log.
-    assert client.post(measure_url(course, "timer/"), session_data()).status_code == 403
-    assert client.post(measure_url(course, "pamelding/"), enrol_data()).status_code == 403
+    # The course on the same order is not theirs: a supervisor sees only their own measure.
+    assert client.get(measure_url(course)).status_code == 404
+    assert client.post(measure_url(course, "timer/"), session_data()).status_code == 404
+    assert client.post(measure_url(course, "pamelding/"), enrol_data()).status_code == 404
     assert not SupervisionSession.objects.exists()
     assert AccessEvent.objects.filter(
         user=supervisor_user, outcome="refused", target_id=str(elsewhere.order_id)
@@ -371,7 +374,7 @@ def test_a_supervisor_sees_and_writes_only_their_own_arrangements(
     [
         ("caseworker", 403),
         ("gp", 403),
-        ("supervisor", 403),
+        ("supervisor", 404),  # the course is not the supervisor's measure
         ("other_leader", 404),
         ("other_gp", 404),
         ("other_caseworker", 404),
@@ -727,9 +730,9 @@ def _count(client, url):
     return len(queries)
 
 
-def _log_sessions(measure, user, count):
+def _log_sessions(measure, user, count, record=services.record_supervision_session):
     for n in range(count):
-        services.record_supervision_session(
+        record(
             measure=measure,
             acting_user=user,
             date=TODAY() - timedelta(days=n + 1),
@@ -835,8 +838,9 @@ def test_the_case_page_does_not_grow_with_measures_meetings_and_sessions(
             for _n in range(5)
         ],
     )
+    # Added without planning (no supervision grant): sessions through the courses service.
     for measure in course.order.measures.filter(kind="supervision"):
-        _log_sessions(measure, supervisor_user, 2)
+        _log_sessions(measure, supervisor_user, 2, record=course_services.record_session)
     with django_assert_max_num_queries(small):
         response = client.get(case_url(course.order))
     assert response.status_code == 200

@@ -238,15 +238,13 @@ def test_access_log_is_offered_but_not_shown_by_default(world, order, client_for
     assert "access" not in {e.kind for e in response.context["timeline"]}
 
 
-@pytest.mark.parametrize("viewer", ["leader", "gp_user", "supervisor", "viewer"])
+# A supervisor sees no timeline at all (tests/orders/test_supervision_access.py).
+@pytest.mark.parametrize("viewer", ["leader", "gp_user", "viewer"])
 def test_others_who_see_the_case_get_no_access_log(world, order, client_for, viewer):
     lifecycle.plan(order, world.leader, measures=2, supervisor=world.supervisor)
-    world.supervisor.refresh_from_db()
     grantee = factories.UserFactory(username="innsyn")
     assign_perm(VIEW_ORDER, grantee, order)
-    user = {"supervisor": world.supervisor.user, "viewer": grantee}.get(viewer) or getattr(
-        world, viewer
-    )
+    user = {"viewer": grantee}.get(viewer) or getattr(world, viewer)
     _read_by(world, order, client_for)
     response = case_page(client_for(user), order, vis="access")
     assert "access" not in kinds_offered(response)
