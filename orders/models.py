@@ -18,6 +18,8 @@ from audit.guards import HistoryPreservingMixin, HistoryPreservingQuerySet
 from courses.models import EvidenceDocument
 from municipalities.models import Authority, HealthPersonnel, Municipality
 
+from . import deadlines
+
 ACT_AS_CASEWORKER = "orders.act_as_caseworker"
 VIEW_ORDER = "orders.view_order"
 
@@ -104,6 +106,12 @@ class Order(Process):
 
     def __str__(self):
         return f"{self.case_number} – {self.health_personnel.name}"
+
+    @property
+    def completion(self) -> "deadlines.DueDate":
+        """The completion deadline as it falls (moved off a day off) and as set: what every
+        page shows, so the facts, lists and deadline table name the same day."""
+        return deadlines.completion_due(self)
 
     @property
     def required_measures_label(self):

@@ -537,12 +537,18 @@ def follow_up_context(order, task) -> dict:
     }
 
 
-def deadlines_for_page(order, open_tasks, measures, appeals) -> list:
-    """The case's deadlines for the case page, soonest first, each with its days left."""
-    from . import deadlines
-
-    open_steps = {task.flow_task.name for task in open_tasks}
+def deadlines_for_page(order, measures, appeals) -> list:
+    """The case's deadlines for the case page, soonest first, each with its state: met (in time
+    or late, from the moment it was met), lapsed with a closed case, overdue or open."""
+    moments = deadlines.step_moments(
+        Task.objects.filter(process_id=order.pk, flow_task_type="HUMAN")
+    )
     found = deadlines.deadlines_of(
-        order, open_steps=open_steps, measures=measures, has_appeal=bool(appeals)
+        order,
+        open_steps=moments.open_steps,
+        measures=measures,
+        has_appeal=bool(appeals),
+        planned_at=moments.planned_at,
+        confirmed_at=moments.confirmed_at,
     )
     return sorted(found, key=lambda d: d.due)

@@ -157,7 +157,7 @@ def case_detail(request, pk):
         **selectors.case_page_data(order),
     }
     context["deadlines"] = selectors.deadlines_for_page(
-        order, open_tasks, context["measures"], context["appeals"]
+        order, context["measures"], context["appeals"]
     )
     context["today"] = timezone.localdate()
     return render(request, "orders/case_detail.html", context)
