@@ -82,7 +82,7 @@ class Command(BaseCommand):
             )
             self._remove(first.sequence, last.sequence)
             audit.record(
-                action="archive_audit",
+                action=audit.Action.ARCHIVE_AUDIT,
                 target=f"archive:{first.sequence}-{last.sequence}",
                 detail=f"{count} events to {path.name} by {performed_by}",
             )
