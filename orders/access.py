@@ -265,7 +265,9 @@ def capacity_outside(user, probed=None) -> Capacity:
         )
         if measure is not None:
             office = measure.supervisor.gp_office
-            capacity = Capacity(Role.SUPERVISOR, office.name if office else "", capacity.authority_id)
+            capacity = Capacity(
+                Role.SUPERVISOR, office.name if office else "", capacity.authority_id
+            )
     if probed is not None:
         capacity = Capacity(capacity.role, capacity.organisation, probed.issuing_authority_id)
     return capacity

@@ -111,7 +111,9 @@ def export(request):
     events = _events(scope, form, up_to=selectors.last_sequence())
     count = events.count()
     # Logged before the first byte leaves: if the log cannot be written, nothing is sent.
-    _record(request, scope, Action.EXPORT_AUDIT, f"export:{count}", f"{form.described()} → {count} rows")
+    _record(
+        request, scope, Action.EXPORT_AUDIT, f"export:{count}", f"{form.described()} → {count} rows"
+    )
     # The header is translated now, while the request's language is active.
     lines = _csv_lines(_header(), events)
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")

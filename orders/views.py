@@ -124,7 +124,10 @@ def case_list(request):
         # The term is kept: a security officer looking for snooping needs to see what was asked.
         shown = ",".join(o.case_number for o in page.object_list)
         log_access(
-            request, Action.SEARCH_CASES, f"search:{page.paginator.count}", detail=f"{search} → {shown}"
+            request,
+            Action.SEARCH_CASES,
+            f"search:{page.paginator.count}",
+            detail=f"{search} → {shown}",
         )
     for order in page.object_list:
         order.stage = selectors.stage_of(order)
@@ -234,7 +237,9 @@ def issue_order(request):
 @require_http_methods(["GET", "POST"])
 def task_step(request, pk, task_pk):
     order = visible_order(request, pk, action=Action.OPEN_STEP)
-    task = probed(request, order, Action.OPEN_STEP, f"task:{task_pk}", selectors.step_task_for, task_pk)
+    task = probed(
+        request, order, Action.OPEN_STEP, f"task:{task_pk}", selectors.step_task_for, task_pk
+    )
     if task.status not in access.OPEN_TASK_STATUSES:
         # A double click or a stale task list: say so rather than "not found".
         messages.warning(request, _("This step has already been taken or is no longer open."))
@@ -419,7 +424,9 @@ def decide_appeal(request, pk, appeal_pk):
         raise PermissionDenied
     appeal = order.appeals.filter(pk=appeal_pk, outcome="pending").first()
     if appeal is None:
-        log_access(request, Action.MANAGE_CASE, f"appeal:{appeal_pk}", order=order, outcome="refused")
+        log_access(
+            request, Action.MANAGE_CASE, f"appeal:{appeal_pk}", order=order, outcome="refused"
+        )
         raise Http404
     form = forms.DecideAppealForm(request.POST or None, appeal=appeal)
     if request.method == "POST" and form.is_valid():

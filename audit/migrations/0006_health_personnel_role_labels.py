@@ -4,15 +4,28 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('audit', '0005_audit_search_index'),
+        ("audit", "0005_audit_search_index"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='accessevent',
-            name='role',
-            field=models.CharField(blank=True, choices=[('caseworker', 'Caseworker'), ('administrator', 'Administrator'), ('security_officer', 'Security officer'), ('leader', 'Municipal leader'), ('personnel', 'The health personnel concerned'), ('health_personnel', 'Health personnel'), ('supervisor', 'Supervisor'), ('', 'No role')], max_length=20, verbose_name='role'),
+            model_name="accessevent",
+            name="role",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("caseworker", "Caseworker"),
+                    ("administrator", "Administrator"),
+                    ("security_officer", "Security officer"),
+                    ("leader", "Municipal leader"),
+                    ("personnel", "The health personnel concerned"),
+                    ("health_personnel", "Health personnel"),
+                    ("supervisor", "Supervisor"),
+                    ("", "No role"),
+                ],
+                max_length=20,
+                verbose_name="role",
+            ),
         ),
     ]

@@ -19,11 +19,10 @@ import audit
 from audit.actions import REFUSED, Action
 from audit.models import AccessEvent, Role
 from courses.models import Measure
-from municipalities import appointments
-from municipalities.models import Appointment
 from orders import access
 from orders.measure_views import ACTIONS, LOGGED_AS
 from tests import factories
+from tests.audit.test_audit_search import security_officer_for
 from tests.orders import lifecycle
 
 SEARCH, EXPORT = "/tilgangslogg/", "/tilgangslogg/eksport.csv"
@@ -31,16 +30,7 @@ SEARCH, EXPORT = "/tilgangslogg/", "/tilgangslogg/eksport.csv"
 
 @pytest.fixture
 def officer(world):
-    user = factories.UserFactory(username="sikkerhet.a")
-    appointments.appoint(
-        acting_user=None,
-        user=user,
-        role=Appointment.Role.SECURITY_OFFICER,
-        organisation=world.authority,
-        reason="Sikkerhetsansvarlig.",
-        system=True,
-    )
-    return user
+    return security_officer_for(world.authority, "sikkerhet.a")
 
 
 def newest_event():
@@ -220,7 +210,9 @@ def test_the_search_page_says_what_was_done_to_what_in_norwegian(
     assert "2026/7777" not in html  # the other authority's case stays unnamed
 
 
-def test_the_export_has_the_label_the_code_and_the_object(world, order, logged, officer, client_for):
+def test_the_export_has_the_label_the_code_and_the_object(
+    world, order, logged, officer, client_for
+):
     response = client_for(officer).get(EXPORT)
     body = b"".join(response.streaming_content).decode("utf-8-sig")
     header, *rows = list(csv.reader(io.StringIO(body), delimiter=";"))
@@ -233,9 +225,7 @@ def test_the_export_has_the_label_the_code_and_the_object(world, order, logged, 
     assert "2026/7777" not in body
 
 
-def test_the_timeline_names_actions_and_objects_in_norwegian(
-    world, order, logged, client_for
-):
+def test_the_timeline_names_actions_and_objects_in_norwegian(world, order, logged, client_for):
     response = client_for(world.caseworker).get(
         reverse("orders:case_detail", args=[order.pk]), {"vis": "access"}
     )

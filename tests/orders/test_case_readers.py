@@ -72,8 +72,7 @@ def test_gp_sees_exactly_who_read_their_case(world, read_case, client_for):
     assert {r.who for r in reads} == {world.caseworker, world.leader, supervisor, world.gp_user}
     rows = {(r.who, r.title, r.role, r.organisation) for r in reads}
     opened, downloaded, measure = (
-        said(Action(a).label)
-        for a in ("view_case", "download_document", "view_measure")
+        said(Action(a).label) for a in ("view_case", "download_document", "view_measure")
     )
     assert (
         world.caseworker,

@@ -32,22 +32,24 @@ def deadline_rows(html) -> dict[str, str]:
     return rows
 
 
+def issued(world, deadline=date(2027, 9, 1)):
+    return factories.issue_order(
+        caseworker=world.caseworker,
+        authority=world.authority,
+        personnel=world.gp,
+        deadline=deadline,
+    )
+
+
 def case_page(client_for, user, order):
     response = client_for(user).get(reverse("orders:case_detail", args=[order.pk]))
     assert response.status_code == 200
     return response.content.decode()
 
 
-def test_course_terms_accepted_after_the_deadline_show_as_met_late(
-    world, client_for, time_machine
-):
+def test_course_terms_accepted_after_the_deadline_show_as_met_late(world, client_for, time_machine):
     time_machine.move_to(at(date(2027, 1, 4)), tick=False)
-    order = factories.issue_order(
-        caseworker=world.caseworker,
-        authority=world.authority,
-        personnel=world.gp,
-        deadline=date(2027, 9, 1),
-    )
+    order = issued(world)
     lifecycle.plan(order, world.leader)
     lifecycle.acknowledge(order)
     measure = Measure.objects.get(order=order, kind=Measure.Kind.COURSE)
@@ -66,12 +68,7 @@ def test_course_terms_accepted_after_the_deadline_show_as_met_late(
 
 def test_deadlines_met_in_time_show_as_met(world, client_for, time_machine):
     time_machine.move_to(at(date(2027, 1, 4)), tick=False)
-    order = factories.issue_order(
-        caseworker=world.caseworker,
-        authority=world.authority,
-        personnel=world.gp,
-        deadline=date(2027, 9, 1),
-    )
+    order = issued(world)
     lifecycle.plan(order, world.leader)
     rows = deadline_rows(case_page(client_for, world.caseworker, order))
     assert rows["Tiltak planlagt av kommunen"].endswith("Overholdt")
@@ -79,12 +76,7 @@ def test_deadlines_met_in_time_show_as_met(world, client_for, time_machine):
 
 def test_unmet_deadlines_of_a_withdrawn_order_lapsed(world, client_for, time_machine):
     time_machine.move_to(at(date(2027, 1, 4)), tick=False)
-    order = factories.issue_order(
-        caseworker=world.caseworker,
-        authority=world.authority,
-        personnel=world.gp,
-        deadline=date(2027, 9, 1),
-    )
+    order = issued(world)
     services.withdraw_order(order=order, acting_user=world.caseworker, reason="Feil person.")
 
     rows = deadline_rows(case_page(client_for, world.caseworker, order))
@@ -96,12 +88,7 @@ def test_unmet_deadlines_of_a_withdrawn_order_lapsed(world, client_for, time_mac
 
 def test_a_withdrawn_order_keeps_the_deadlines_it_met(world, client_for, time_machine):
     time_machine.move_to(at(date(2027, 1, 4)), tick=False)
-    order = factories.issue_order(
-        caseworker=world.caseworker,
-        authority=world.authority,
-        personnel=world.gp,
-        deadline=date(2027, 9, 1),
-    )
+    order = issued(world)
     lifecycle.plan(order, world.leader)
     services.withdraw_order(order=order, acting_user=world.caseworker, reason="Feil person.")
 
@@ -112,12 +99,7 @@ def test_a_withdrawn_order_keeps_the_deadlines_it_met(world, client_for, time_ma
 
 def test_deadlines_of_a_fulfilled_order_show_as_met(world, client_for, time_machine):
     time_machine.move_to(at(date(2027, 1, 4)), tick=False)
-    order = factories.issue_order(
-        caseworker=world.caseworker,
-        authority=world.authority,
-        personnel=world.gp,
-        deadline=date(2027, 9, 1),
-    )
+    order = issued(world)
     lifecycle.advance(order, world.leader, "sign_off", complete=True)
     lifecycle.sign_off(order, world.caseworker)
 
@@ -136,12 +118,7 @@ NOTE = "flyttet fra 17. mai 2027"
 @pytest.fixture
 def order_due_17_may(world, time_machine):
     time_machine.move_to(at(date(2027, 1, 4)), tick=False)
-    return factories.issue_order(
-        caseworker=world.caseworker,
-        authority=world.authority,
-        personnel=world.gp,
-        deadline=date(2027, 5, 17),
-    )
+    return issued(world, date(2027, 5, 17))
 
 
 def _facts(html):
@@ -181,12 +158,7 @@ def test_sign_off_page_shows_the_moved_completion_deadline(world, client_for, or
 
 def test_a_deadline_on_a_working_day_has_no_note(world, client_for, time_machine):
     time_machine.move_to(at(date(2027, 1, 4)), tick=False)
-    order = factories.issue_order(
-        caseworker=world.caseworker,
-        authority=world.authority,
-        personnel=world.gp,
-        deadline=date(2027, 5, 19),
-    )
+    order = issued(world, date(2027, 5, 19))
     facts = _facts(case_page(client_for, world.caseworker, order))
     assert "19. mai 2027" in facts and "flyttet" not in facts
 

@@ -87,7 +87,9 @@ class Command(BaseCommand):
                 detail=f"{count} events to {path.name} by {performed_by}",
             )
         self.stdout.write(
-            self.style.SUCCESS(f"Archived {count} events (#{first.sequence}–#{last.sequence}) to {path}.")
+            self.style.SUCCESS(
+                f"Archived {count} events (#{first.sequence}–#{last.sequence}) to {path}."
+            )
         )
 
     def _remove(self, first, last):
