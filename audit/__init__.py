@@ -7,6 +7,10 @@ in which capacity is theirs to say: they pass a :class:`Capacity`.
 import logging
 from dataclasses import dataclass
 
+from .actions import Action
+
+__all__ = ["Action", "AuditWriteFailed", "Capacity", "acting_as", "record"]
+
 logger = logging.getLogger(__name__)
 
 
@@ -34,7 +38,8 @@ def record(
     capacity=None,
     detail="",
 ):
-    """Write one access event as the next link of the chain.
+    """Write one access event as the next link of the chain. ``action`` is an
+    :class:`Action`.
 
     Raises :class:`AuditWriteFailed` if it cannot be written: the caller must not show the
     data (the middleware answers 503).
@@ -43,6 +48,10 @@ def record(
 
     from . import chain
 
+    if action not in Action.values:
+        # A programming error, not a failure to log: every action is in the vocabulary, so
+        # the log can always say in words what someone did.
+        raise ValueError(f"Unknown access-log action {action!r}: add it to audit.actions.Action.")
     if user is None and request is not None and request.user.is_authenticated:
         user = request.user
     if isinstance(target, str):

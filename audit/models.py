@@ -51,6 +51,8 @@ class Role(models.TextChoices):
     SECURITY_OFFICER = "security_officer", _("Security officer")
     LEADER = "leader", _("Municipal leader")
     PERSONNEL = "personnel", _("The health personnel concerned")
+    # Health personnel outside a case of their own (a search, a refused look at another case).
+    HEALTH_PERSONNEL = "health_personnel", _("Health personnel")
     SUPERVISOR = "supervisor", _("Supervisor")
     NONE = "", _("No role")
 

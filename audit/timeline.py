@@ -78,8 +78,9 @@ def history_entries(history, *, kind, created, changed, fields, text=None) -> li
     return entries
 
 
-def access_entries(events, *, title_of, kind="access") -> list[Entry]:
-    """One entry per access event (events with ``user`` selected), titled by ``title_of(event)``.
+def access_entries(events, *, title_of, text_of=None, kind="access") -> list[Entry]:
+    """One entry per access event (events with ``user`` selected), titled by ``title_of(event)``
+    and, with ``text_of``, saying what was opened.
 
     Role and organisation are the ones stored with the event: people change jobs, the log
     must not."""
@@ -89,6 +90,7 @@ def access_entries(events, *, title_of, kind="access") -> list[Entry]:
             event.user,
             kind,
             str(title_of(event)),
+            str(text_of(event)) if text_of else "",
             role=str(event.get_role_display()) if event.role else "",
             organisation=event.organisation,
             refused=event.outcome == event.Outcome.REFUSED,

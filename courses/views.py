@@ -29,7 +29,7 @@ def _require_administrator(request, target):
     if not _may_edit(request.user):
         audit.record(
             request=request,
-            action="edit_course",
+            action=audit.Action.EDIT_COURSE,
             target=target,
             outcome="refused",
             capacity=capacity_of(request.user),

@@ -181,7 +181,8 @@ def may_appoint(user, role, organisation) -> bool:
 def capacity_of(user) -> Capacity:
     """The capacity a user acts in outside any one case, for the access log: their authority
     (caseworker before administrator before security officer), else the municipality they
-    lead, else themselves as health personnel. The overseeing authority is the one whose
+    lead, else themselves as health personnel (not "the health personnel concerned": that is
+    a capacity on one's own case, orders.access.capacity_on). The overseeing authority is the one whose
     security officer should see the event."""
     if not user.is_authenticated:
         return Capacity()
@@ -200,7 +201,7 @@ def capacity_of(user) -> Capacity:
         HealthPersonnel.objects.filter(user=user).values_list("municipality__authority", flat=True)
     ).first()
     if personnel is not None:
-        return Capacity(Role.PERSONNEL, "", personnel)
+        return Capacity(Role.HEALTH_PERSONNEL, "", personnel)
     return Capacity()
 
 

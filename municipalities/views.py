@@ -73,7 +73,7 @@ def _organisation_context(request, organisation, roles):
 
 @login_required
 def authority_detail(request, pk):
-    authority = _authority_for(request, pk, "view_organisation")
+    authority = _authority_for(request, pk, audit.Action.VIEW_ORGANISATION)
     context = _organisation_context(request, authority, AUTHORITY_ROLES)
     context["covered"] = authority.municipalities.filter(valid_to__isnull=True).count()
     return render(request, "municipalities/authority_detail.html", context)
@@ -81,7 +81,7 @@ def authority_detail(request, pk):
 
 @login_required
 def municipality_leaders(request, number):
-    municipality = _municipality_for(request, number, "view_organisation")
+    municipality = _municipality_for(request, number, audit.Action.VIEW_ORGANISATION)
     context = _organisation_context(request, municipality, [Appointment.Role.LEADER])
     return render(request, "municipalities/municipality_leaders.html", context)
 
@@ -90,7 +90,7 @@ def _appoint(request, organisation, roles, back):
     roles = [r for r in roles if access.may_appoint(request.user, r, organisation)]
     if not roles:
         authority_id = getattr(organisation, "authority_id", organisation.pk)
-        _log_refused(request, "appoint", organisation, authority_id=authority_id)
+        _log_refused(request, audit.Action.APPOINT, organisation, authority_id=authority_id)
         raise PermissionDenied
     form = AppointForm(request.POST or None, roles=roles)
     if request.method == "POST" and form.is_valid():
@@ -116,7 +116,7 @@ def _appoint(request, organisation, roles, back):
 @login_required
 @require_http_methods(["GET", "POST"])
 def appoint_to_authority(request, pk):
-    authority = _authority_for(request, pk, "appoint")
+    authority = _authority_for(request, pk, audit.Action.APPOINT)
     back = redirect("municipalities:authority_detail", pk=authority.pk)
     return _appoint(request, authority, AUTHORITY_ROLES, back)
 
@@ -129,7 +129,7 @@ def appoint_leader(request, number):
         request.user, Appointment.Role.LEADER, municipality
     ):
         authority_id = municipality.authority_id if municipality else None
-        _log_refused(request, "appoint", f"municipality:{number}", authority_id=authority_id)
+        _log_refused(request, audit.Action.APPOINT, f"municipality:{number}", authority_id=authority_id)
         raise Http404
     back = redirect("municipalities:municipality_leaders", number=municipality.number)
     return _appoint(request, municipality, [Appointment.Role.LEADER], back)
@@ -147,7 +147,7 @@ def end_appointment(request, pk):
         authority_id = None
         if appointment is not None:
             authority_id = appointment.authority_id or appointment.municipality.authority_id
-        _log_refused(request, "end_appointment", f"appointment:{pk}", authority_id=authority_id)
+        _log_refused(request, audit.Action.END_APPOINTMENT, f"appointment:{pk}", authority_id=authority_id)
         raise Http404
     form = EndAppointmentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

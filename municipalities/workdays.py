@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from functools import lru_cache
 
 import holidays
+from django.utils.translation import get_language
 
 
 @lru_cache(maxsize=64)
@@ -39,6 +40,17 @@ def deadline_after(start: date, days: int) -> date:
     return next_working_day(add_days(start, days))
 
 
+# The package names Norway's holidays in Norwegian ("no") or English; the site speaks bokmål.
+HOLIDAY_LANGUAGES = {"nb": "no", "nn": "no", "no": "no"}
+
+
+@lru_cache(maxsize=64)
+def _holiday_names(year: int, language: str):
+    return holidays.country_holidays("NO", years=year, language=language)
+
+
 def holiday_name(day: date) -> str:
-    """The holiday's name, or "" (for explaining why a deadline moved)."""
-    return _holidays(day.year).get(day, "")
+    """The holiday's name in the active language, or "" (for explaining why a deadline
+    moved)."""
+    language = HOLIDAY_LANGUAGES.get((get_language() or "nb").split("-")[0], "en_US")
+    return _holiday_names(day.year, language).get(day, "")

@@ -21,7 +21,7 @@ from viewflow.workflow.status import PROCESS, STATUS
 from audit import Capacity
 from audit.models import Role
 from courses.models import Measure
-from municipalities.access import caseworker_authorities, codename, granted_q
+from municipalities.access import capacity_of, caseworker_authorities, codename, granted_q
 from municipalities.models import (
     ACT_FOR_AUTHORITY,
     ACT_FOR_MUNICIPALITY,
@@ -361,3 +361,26 @@ def capacity_on(user, order) -> Capacity:
         office = measure.supervisor.gp_office
         return Capacity(Role.SUPERVISOR, office.name if office else "", authority_id)
     return Capacity(Role.NONE, "", authority_id)
+
+
+def capacity_outside(user, probed=None) -> Capacity:
+    """The capacity of someone acting outside any case they may see (a search, a refused look
+    at a case): what they are in general (municipalities.access.capacity_of), and a supervisor
+    as such rather than as health personnel — supervision is a measure, which that module
+    cannot see. The event is overseen by the probed case's authority, when there is one."""
+    capacity = capacity_of(user)
+    if capacity.role in (Role.HEALTH_PERSONNEL, Role.NONE):
+        measure = (
+            Measure.objects.filter(supervisor__user=user)
+            .select_related("supervisor__gp_office")
+            .order_by("pk")
+            .first()
+        )
+        if measure is not None:
+            office = measure.supervisor.gp_office
+            capacity = Capacity(
+                Role.SUPERVISOR, office.name if office else "", capacity.authority_id
+            )
+    if probed is not None:
+        capacity = Capacity(capacity.role, capacity.organisation, probed.issuing_authority_id)
+    return capacity

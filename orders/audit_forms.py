@@ -6,33 +6,19 @@ import re
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from audit.actions import label
 from config.forms import SearchField
 from municipalities import bounds
 
 from .models import Order
 
-# What each logged action means, for the choice list and the result table. An action not
-# listed here is shown by its code.
-ACTION_LABELS = {
-    "view_case": _("Viewed a case"),
-    "open_step": _("Opened a step of a case"),
-    "download_document": _("Downloaded a document"),
-    "view_measure": _("Viewed a measure"),
-    "manage_case": _("Tried to manage a case"),
-    "search_cases": _("Searched the case list"),
-    "search_personnel": _("Searched the health personnel register"),
-    "view_municipality": _("Viewed a municipality overview"),
-    "search_audit": _("Searched the access log"),
-    "export_audit": _("Exported the access log"),
-    "archive_audit": _("Archived the access log"),
-}
-
 CASE_NUMBER = re.compile(r"^\d{4}/\d{1,7}$")
 CASE_ID = re.compile(r"^\d{1,18}$")
 
 
-def action_label(action: str):
-    return ACTION_LABELS.get(action, action)
+def action_label(action: str) -> str:
+    """The action in words, from the access log's one vocabulary (audit.actions)."""
+    return label(action)
 
 
 class AuditSearchForm(forms.Form):

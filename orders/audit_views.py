@@ -13,12 +13,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 import audit
-from audit import selectors
+from audit import Action, selectors
+from audit.actions import label
+from audit.models import AccessEvent
 from municipalities.access import audit_scope
 
 from . import access
-from .audit_forms import AuditSearchForm, action_label
+from .audit_forms import AuditSearchForm
 from .models import Order
+from .selectors import describe_targets
 from .views import log_access, page_of
 
 EXPORT_CHUNK = 2000
@@ -73,6 +76,11 @@ def _case_numbers(case_ids) -> dict[str, str]:
     return {str(pk): number for pk, number in rows}
 
 
+def _said(event) -> str:
+    """The action in words, as refused when it was."""
+    return label(event.action, refused=event.outcome == AccessEvent.Outcome.REFUSED)
+
+
 def _render(request, scope, form, page=None):
     query = request.GET.copy()
     query.pop("side", None)
@@ -83,23 +91,24 @@ def _render(request, scope, form, page=None):
 @login_required
 @require_GET
 def search(request):
-    scope = _scope_for(request, "search_audit", "access_log:search")
+    scope = _scope_for(request, Action.SEARCH_AUDIT, "access_log:search")
     form = _form(request, scope)
     if not form.is_valid():
         return _render(request, scope, form)
     page = page_of(request, _events(request, scope, form))
     numbers = _case_numbers(event.case_id for event in page.object_list)
+    describe_targets(page.object_list)
     for event in page.object_list:
         event.case_number = numbers.get(event.case_id, "")
-        event.action_label = action_label(event.action)
-    _record(request, scope, "search_audit", f"search:{page.paginator.count}", form.described())
+        event.action_label = _said(event)
+    _record(request, scope, Action.SEARCH_AUDIT, f"search:{page.paginator.count}", form.described())
     return _render(request, scope, form, page)
 
 
 @login_required
 @require_GET
 def export(request):
-    scope = _scope_for(request, "export_audit", "access_log:export")
+    scope = _scope_for(request, Action.EXPORT_AUDIT, "access_log:export")
     form = _form(request, scope)
     if not form.is_valid():
         return _render(request, scope, form)
@@ -108,7 +117,9 @@ def export(request):
     events = _events(request, scope, form, up_to=selectors.last_sequence())
     count = events.count()
     # Logged before the first byte leaves: if the log cannot be written, nothing is sent.
-    _record(request, scope, "export_audit", f"export:{count}", f"{form.described()} → {count} rows")
+    _record(
+        request, scope, Action.EXPORT_AUDIT, f"export:{count}", f"{form.described()} → {count} rows"
+    )
     # The header is translated now, while the request's language is active.
     lines = _csv_lines(_header(), events)
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
@@ -143,6 +154,8 @@ def _header():
         _("Organisation"),
         _("Overseeing authority"),
         _("Action"),
+        _("Action code"),
+        _("Object"),
         _("Object type"),
         _("Object id"),
         _("Case id"),
@@ -165,7 +178,9 @@ def _row(event, numbers):
         event.get_role_display() if event.role else "",
         event.organisation,
         event.authority_id,
+        _said(event),
         event.action,
+        event.target_label,
         event.target_type,
         event.target_id,
         event.case_id,
@@ -186,4 +201,5 @@ def _csv_lines(header, events):
     rows = events.iterator(chunk_size=EXPORT_CHUNK)
     while chunk := list(islice(rows, EXPORT_CHUNK)):
         numbers = _case_numbers(event.case_id for event in chunk)
+        describe_targets(chunk)
         yield "".join(writer.writerow([_cell(v) for v in _row(event, numbers)]) for event in chunk)

@@ -10,9 +10,11 @@ from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
+from viewflow.workflow.status import PROCESS, STATUS
 
-from municipalities.workdays import add_days, deadline_after, next_working_day
+from municipalities.workdays import add_days, deadline_after, holiday_name, next_working_day
 
 # fvl. § 29: three weeks from the day the decision was received.
 APPEAL_DAYS = 21
@@ -33,6 +35,48 @@ LABELS = {
 }
 
 
+class State:
+    """Where a deadline stands. Met late and lapsed are states of their own: a deadline met
+    after its day is not simply «met», and one of a closed case that nobody met did not pass
+    unnoticed — it fell away with the case."""
+
+    OPEN = "open"
+    MET = "met"
+    MET_LATE = "met_late"
+    LAPSED = "lapsed"
+    OVERDUE = "overdue"
+
+
+class End:
+    """How the order ended, for the deadlines it leaves behind."""
+
+    FULFILLED = "fulfilled"
+    WITHDRAWN = "withdrawn"
+
+
+@dataclass(frozen=True)
+class DueDate:
+    """A deadline as set (in the order, by an extension) and as it falls: a day off moves it to
+    the next working day. The moved date is the deadline; the set one is noted beside it."""
+
+    set_on: date
+
+    @property
+    def due(self) -> date:
+        return next_working_day(self.set_on)
+
+    @property
+    def moved(self) -> bool:
+        return self.due != self.set_on
+
+    @property
+    def reason(self) -> str:
+        """Why it moved: the holiday's name, else the weekday (a Saturday or Sunday)."""
+        if not self.moved:
+            return ""
+        return holiday_name(self.set_on) or date_format(self.set_on, "l")
+
+
 @dataclass(frozen=True)
 class Deadline:
     kind: str
@@ -42,6 +86,12 @@ class Deadline:
     measure_id: int | None = None
     # The appeal period is a right, not a duty: it is shown, never overdue.
     duty: bool = True
+    # The Norwegian day it was met, when known (terms accepted, plan made, completion confirmed).
+    met_on: date | None = None
+    # End.FULFILLED or End.WITHDRAWN once the order is closed: an unmet duty then lapsed.
+    ended: str = ""
+    # The completion deadline as set, when the due date was moved off a day off.
+    set_as: DueDate | None = None
 
     @property
     def label(self):
@@ -54,11 +104,32 @@ class Deadline:
     def days_overdue(self) -> int:
         return -self.days_left()
 
+    @property
+    def days_late(self) -> int:
+        return (self.met_on - self.due).days if self.met_on else 0
+
     def is_overdue(self, today=None) -> bool:
-        return self.duty and not self.met and self.days_left(today) < 0
+        return self.is_pending and self.days_left(today) < 0
 
     def is_due_soon(self, today=None, within=14) -> bool:
-        return self.duty and not self.met and 0 <= self.days_left(today) <= within
+        return self.is_pending and 0 <= self.days_left(today) <= within
+
+    @property
+    def is_pending(self) -> bool:
+        """Someone still has to meet it: a duty, not met, on an order that has not ended."""
+        return self.duty and not self.met and not self.ended
+
+    def state(self, today=None) -> str:
+        if self.met:
+            return State.MET_LATE if self.duty and self.days_late > 0 else State.MET
+        if self.duty and self.ended:
+            return State.LAPSED
+        return State.OVERDUE if self.is_overdue(today) else State.OPEN
+
+    @property
+    def current_state(self) -> str:
+        """state() today, for templates."""
+        return self.state()
 
 
 def issued_on(order) -> date:
@@ -70,9 +141,15 @@ def planning_deadline(order) -> date:
     return deadline_after(issued_on(order), settings.PLANNING_DAYS)
 
 
+def completion_due(order) -> DueDate:
+    """The deadline set in the order (as extended), and where it falls. Every page, list,
+    notice and step reads the completion deadline from here (Order.completion)."""
+    return DueDate(order.deadline)
+
+
 def completion_deadline(order) -> date:
     """The deadline set in the order (as extended), moved off a weekend or holiday."""
-    return next_working_day(order.deadline)
+    return completion_due(order).due
 
 
 def appeal_deadline(order) -> date:
@@ -114,15 +191,68 @@ def step_deadline(order, step_name) -> date:
     return planning_deadline(order) if kind == Kind.PLANNING else completion_deadline(order)
 
 
-def deadlines_of(order, *, open_steps, measures, has_appeal=False) -> list[Deadline]:
+def ended(order) -> str:
+    """End.WITHDRAWN, End.FULFILLED or "" (still open). A fulfilled order later reversed on
+    appeal is withdrawn in law, though its flow ended as done."""
+    if order.status == PROCESS.CANCELED or order.withdrawal_reason:
+        return End.WITHDRAWN
+    if order.status == PROCESS.DONE:
+        return End.FULFILLED
+    return ""
+
+
+@dataclass(frozen=True)
+class StepMoments:
+    """What the order's steps say about its deadlines: the open steps, when the plan was made
+    and when completion was (last) confirmed."""
+
+    open_steps: frozenset = frozenset()
+    planned_at: datetime | None = None
+    confirmed_at: datetime | None = None
+
+
+def step_moments(tasks) -> StepMoments:
+    """From the order's human tasks (viewflow Task rows, any status). Completion counts as
+    confirmed only if the latest confirmation step was done: a sign-off that sends the case
+    back opens a new one, and the deadline is unmet again."""
+    open_steps, planned, confirm_steps = set(), [], []
+    for task in tasks:
+        name = task.flow_task.name
+        if task.status in (STATUS.NEW, STATUS.ASSIGNED):
+            open_steps.add(name)
+        if name == "plan_measures" and task.status == STATUS.DONE and task.finished:
+            planned.append(task.finished)
+        if name == "confirm_completion":
+            confirm_steps.append(task)
+    latest = max(confirm_steps, key=lambda t: (t.created, t.pk), default=None)
+    return StepMoments(
+        open_steps=frozenset(open_steps),
+        planned_at=min(planned, default=None),
+        confirmed_at=latest.finished if latest and latest.status == STATUS.DONE else None,
+    )
+
+
+def _day(moment) -> date | None:
+    return timezone.localdate(moment) if moment else None
+
+
+def deadlines_of(
+    order, *, open_steps, measures, has_appeal=False, planned_at=None, confirmed_at=None
+) -> list[Deadline]:
     """Every deadline of the order, met or not. ``open_steps`` are the names of its open steps;
-    ``measures`` its measures (the course ones carry the terms deadline)."""
-    closed = order.status != "NEW"
+    ``measures`` its measures (the course ones carry the terms deadline); ``planned_at`` and
+    ``confirmed_at`` when the plan was made and completion confirmed (step_moments), so that a
+    deadline met after its day shows as met late."""
+    end = ended(order)
+    fulfilled = end == End.FULFILLED
+    planned = fulfilled or planned_at is not None or (not end and "plan_measures" not in open_steps)
     result = [
         Deadline(
             Kind.PLANNING,
             planning_deadline(order),
-            met=closed or "plan_measures" not in open_steps,
+            met=planned,
+            met_on=_day(planned_at) if planned else None,
+            ended=end,
         )
     ]
     for measure in measures:
@@ -131,15 +261,22 @@ def deadlines_of(order, *, open_steps, measures, has_appeal=False) -> list[Deadl
                 Deadline(
                     Kind.TERMS,
                     measure.terms_deadline,
-                    met=closed or measure.terms_accepted_at is not None,
+                    met=measure.terms_accepted_at is not None,
+                    met_on=_day(measure.terms_accepted_at),
                     measure_id=measure.pk,
+                    ended=end,
                 )
             )
+    completed = fulfilled or confirmed_at is not None or (not end and "sign_off" in open_steps)
+    completion = completion_due(order)
     result.append(
         Deadline(
             Kind.COMPLETION,
-            completion_deadline(order),
-            met=closed or "sign_off" in open_steps,
+            completion.due,
+            met=completed,
+            met_on=_day(confirmed_at) if completed else None,
+            ended=end,
+            set_as=completion if completion.moved else None,
         )
     )
     result.append(Deadline(Kind.APPEAL, appeal_deadline(order), met=has_appeal, duty=False))
@@ -148,7 +285,7 @@ def deadlines_of(order, *, open_steps, measures, has_appeal=False) -> list[Deadl
 
 def next_due(deadlines) -> Deadline | None:
     """The earliest deadline someone still has to meet (what lists sort and filter by)."""
-    pending = [d for d in deadlines if d.duty and not d.met]
+    pending = [d for d in deadlines if d.is_pending]
     return min(pending, key=lambda d: d.due) if pending else None
 
 
@@ -161,18 +298,15 @@ def refresh(order_pk) -> None:
     order = Order.objects.filter(pk=order_pk).first()
     if order is None:
         return
-    open_steps = {
-        task.flow_task.name
-        for task in Task.objects.filter(
-            process_id=order_pk, flow_task_type="HUMAN", status__in=["NEW", "ASSIGNED"]
-        )
-    }
+    moments = step_moments(Task.objects.filter(process_id=order_pk, flow_task_type="HUMAN"))
     upcoming = next_due(
         deadlines_of(
             order,
-            open_steps=open_steps,
+            open_steps=moments.open_steps,
             measures=list(order.measures.all()),
             has_appeal=order.appeals.exists(),
+            planned_at=moments.planned_at,
+            confirmed_at=moments.confirmed_at,
         )
     )
     NextDeadline.objects.update_or_create(

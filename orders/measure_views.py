@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 from viewflow.workflow.exceptions import FlowLockFailed
 
+import audit
 from courses.models import Measure
 
 from . import access, selectors, services
@@ -119,6 +120,11 @@ ACTIONS = {
 }
 
 
+# Each action on a measure is logged as itself (audit.Action.MEASURE_*): a new action here
+# without a word for it in the access log's vocabulary fails at import.
+LOGGED_AS = {name: audit.Action(f"measure_{name}") for name in ACTIONS}
+
+
 def _visible_measure(request, pk, measure_pk, action):
     """The order and its measure, or 404 (logged) — also for a measure of another order, and
     for a supervisor any measure but their own."""
@@ -203,15 +209,15 @@ def _measure_page(request, order, measure, bound=None):
 @login_required
 @require_safe
 def measure_detail(request, pk, measure_pk):
-    order, measure = _visible_measure(request, pk, measure_pk, "view_measure")
-    log_access(request, "view_measure", measure, order=order)
+    order, measure = _visible_measure(request, pk, measure_pk, audit.Action.VIEW_MEASURE)
+    log_access(request, audit.Action.VIEW_MEASURE, measure, order=order)
     return _measure_page(request, order, measure)
 
 
 @login_required
 def measure_action(request, pk, measure_pk, action, meeting_pk=None):
     """POST one action on the measure; on errors the measure page shows the form again."""
-    order, measure = _visible_measure(request, pk, measure_pk, f"measure_{action}")
+    order, measure = _visible_measure(request, pk, measure_pk, LOGGED_AS[action])
     back = redirect("orders:measure_detail", pk=order.pk, measure_pk=measure.pk)
     meeting = None
     if meeting_pk is not None:
@@ -231,7 +237,7 @@ def measure_action(request, pk, measure_pk, action, meeting_pk=None):
         return back
     allowed = _rules(request.user, order, measure)
     if not allowed(ACTIONS[action].permitted):
-        log_access(request, f"measure_{action}", measure, order=order, outcome="refused")
+        log_access(request, LOGGED_AS[action], measure, order=order, outcome="refused")
         raise PermissionDenied
     if not ACTIONS[action].applies(measure):
         messages.warning(request, NOT_OPEN_MESSAGE)
@@ -256,7 +262,7 @@ def measure_action(request, pk, measure_pk, action, meeting_pk=None):
             return back
     key = f"meeting-{meeting.pk}" if meeting else action
     # The page is shown again (with the form's errors): that is a read of the measure too.
-    log_access(request, "view_measure", measure, order=order)
+    log_access(request, audit.Action.VIEW_MEASURE, measure, order=order)
     return _measure_page(request, order, measure, bound={key: form})
 
 

@@ -21,6 +21,8 @@ from municipalities import bounds
 from municipalities.bounds import stored_date, text_validators
 from municipalities.models import Authority, HealthPersonnel, Municipality
 
+from . import deadlines
+
 GROUNDS, REASON = bounds.GROUNDS_LENGTH, bounds.REASON_LENGTH
 
 ACT_AS_CASEWORKER = "orders.act_as_caseworker"
@@ -143,6 +145,12 @@ class Order(Process):
         """Is ``user`` the health personnel this order is about? (orders.access.is_concerned_person
         builds the separation of duties on it.)"""
         return user is not None and user.pk is not None and self.health_personnel.user_id == user.pk
+
+    @property
+    def completion(self) -> "deadlines.DueDate":
+        """The completion deadline as it falls (moved off a day off) and as set: what every
+        page shows, so the facts, lists and deadline table name the same day."""
+        return deadlines.completion_due(self)
 
     @property
     def required_measures_label(self):

@@ -6,6 +6,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from audit import Action
+
 from . import selectors
 from .models import Notification
 from .views import log_refused_probe, page_of
@@ -32,7 +34,9 @@ def open_notification(request, pk):
     if notification is None:
         # Someone else's notice (or none): logged on its case, as a look at the case would be.
         order_pk = Notification.objects.filter(pk=pk).values_list("order_id", flat=True).first()
-        log_refused_probe(request, "open_notification", f"notification:{pk}", order_pk=order_pk)
+        log_refused_probe(
+            request, Action.OPEN_NOTIFICATION, f"notification:{pk}", order_pk=order_pk
+        )
         raise Http404
     if notification.read_at is None:
         Notification.objects.filter(pk=pk).update(read_at=timezone.now())

@@ -7,13 +7,17 @@ from datetime import date, timedelta
 from django.db.models import CharField, Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import PROCESS
 
+from audit import actions as audit_actions
 from audit import timeline
 from audit.models import AccessEvent
 from courses.models import CourseMeeting, EvidenceDocument, Measure, SupervisionSession
+from municipalities.models import Municipality
 
 from . import access, deadlines
 from .models import Appeal, NextDeadline, Order, Review, SupervisionGrant
@@ -371,39 +375,170 @@ def _task_entries(order) -> list[timeline.Entry]:
     return entries
 
 
-# What an access event on a case says the person did; actions are named by orders.views.
-ACCESS_ACTIONS = {
-    "view_case": (_("Opened the case"), _("Refused attempt to open the case")),
-    "open_step": (_("Opened a step"), _("Refused attempt to open a step")),
-    "view_measure": (_("Opened a measure"), _("Refused attempt to open a measure")),
-    "download_document": (
-        _("Downloaded a document"),
-        _("Refused attempt to download a document"),
-    ),
-    "manage_case": (
-        _("Opened a form to manage the case"),
-        _("Refused attempt to manage the case"),
-    ),
-    "view_case_readers": (
-        _("Looked at who has seen the case"),
-        _("Refused attempt to see who has seen the case"),
-    ),
+def access_title(event) -> str:
+    """What the person did, in words (audit.actions: one vocabulary for every page)."""
+    return audit_actions.label(event.action, refused=event.outcome == AccessEvent.Outcome.REFUSED)
+
+
+# The kinds of objects an access event names, by the target_type written for them (a model's
+# label when the object was found, a short word when it was refused unseen).
+TARGET_KINDS = {
+    "orders.order": "order",
+    "order": "order",
+    "viewflow.task": "task",
+    "task": "task",
+    "courses.measure": "measure",
+    "measure": "measure",
+    "courses.evidencedocument": "document",
+    "document": "document",
+    "orders.appeal": "appeal",
+    "appeal": "appeal",
+    "municipalities.municipality": "municipality",
+}
+
+KIND_NAMES = {
+    "order": _("case"),
+    "task": _("step"),
+    "measure": _("measure"),
+    "document": _("document"),
+    "appeal": _("appeal"),
+    "municipality": _("municipality"),
 }
 
 
-def access_title(event) -> str:
-    shown, refused = ACCESS_ACTIONS.get(
-        event.action,
-        (
-            _("Other access (%(action)s)") % {"action": event.action},
-            _("Refused attempt (%(action)s)") % {"action": event.action},
-        ),
+def _ids(events, kind) -> set[int]:
+    # Ids as written (digits; a bigint at most), so a stray value cannot break the lookup.
+    return {
+        int(e.target_id)
+        for e in events
+        if TARGET_KINDS.get(e.target_type) == kind
+        and e.target_id.isdigit()
+        and len(e.target_id) <= 18
+    }
+
+
+def _objects_named(events) -> dict[tuple[str, int], tuple[str, str]]:
+    """(kind, pk) -> (the case the object belongs to, its label): one query per kind of
+    object on the page, whatever the number of events."""
+    found = {}
+    if ids := _ids(events, "order"):
+        for pk, number in Order.objects.filter(pk__in=ids).values_list("pk", "case_number"):
+            found["order", pk] = (str(pk), _("case %(number)s") % {"number": number})
+    if ids := _ids(events, "task"):
+        tasks = Task.objects.filter(pk__in=ids).annotate(
+            case_number=F("process__order__case_number")
+        )
+        for task in tasks:
+            label = _("step “%(step)s” in case %(number)s") % {
+                "step": task.flow_task.task_title,
+                "number": task.case_number,
+            }
+            found["task", task.pk] = (str(task.process_id), label)
+    if ids := _ids(events, "measure"):
+        measures = (
+            Measure.objects.filter(pk__in=ids)
+            .select_related("course")
+            .annotate(case_number=F("order__case_number"))
+        )
+        for m in measures:
+            label = _("measure: %(measure)s in case %(number)s") % {
+                "measure": m,
+                "number": m.case_number,
+            }
+            found["measure", m.pk] = (str(m.order_id), label)
+    if ids := _ids(events, "document"):
+        documents = EvidenceDocument.objects.filter(pk__in=ids).values_list(
+            "pk", "order_id", "original_name", "order__case_number"
+        )
+        for pk, order_id, name, number in documents:
+            label = _("document “%(name)s” in case %(number)s") % {"name": name, "number": number}
+            found["document", pk] = (str(order_id), label)
+    if ids := _ids(events, "appeal"):
+        appeals = Appeal.objects.filter(pk__in=ids).values_list(
+            "pk", "order_id", "received_on", "order__case_number"
+        )
+        for pk, order_id, received, number in appeals:
+            label = _("appeal received %(date)s in case %(number)s") % {
+                "date": date_format(received),
+                "number": number,
+            }
+            found["appeal", pk] = (str(order_id), label)
+    return found
+
+
+def _municipalities_named(events) -> dict[str, str]:
+    """Municipality number or pk (as written) -> name: names of municipalities are public."""
+    numbers = {e.target_id for e in events if e.target_type == "municipality"}
+    pks = _ids(events, "municipality")
+    if not numbers and not pks:
+        return {}
+    rows = Municipality.objects.filter(Q(number__in=numbers) | Q(pk__in=pks)).values_list(
+        "pk", "number", "name"
     )
-    return str(refused if event.outcome == AccessEvent.Outcome.REFUSED else shown)
+    named = {}
+    for pk, number, name in rows:
+        label = _("municipality %(name)s") % {"name": name}
+        named[f"municipality:{number}"] = named[f"municipalities.municipality:{pk}"] = label
+    return named
+
+
+def _other_target(event) -> str:
+    """Targets that are no object: a search, an export, the log itself."""
+    kind, ident = event.target_type, event.target_id
+    if kind == "search" and ident.isdigit():
+        return ngettext("search with %(n)s hit", "search with %(n)s hits", int(ident)) % {
+            "n": ident
+        }
+    if kind == "export" and ident.isdigit():
+        return ngettext("export of %(n)s event", "export of %(n)s events", int(ident)) % {
+            "n": ident
+        }
+    if kind == "access_log":
+        return str(_("the access log"))
+    if kind == "archive":
+        return _("events %(range)s") % {"range": ident}
+    return f"{kind} {ident}".strip()
+
+
+def describe_targets(events) -> list:
+    """Set ``target_label`` on each event: the object as a person reads it («sak 2026/1003»,
+    «tiltak: … i sak 2026/1003», a document by its name). An object is named only as part of
+    the event's own case — a refused probe of another case's measure or document says «not
+    found» rather than revealing that case's number — and one that is gone says so too."""
+    events = list(events)
+    objects = _objects_named(events)
+    municipalities = _municipalities_named(events)
+    for event in events:
+        kind = TARGET_KINDS.get(event.target_type)
+        key = f"{event.target_type}:{event.target_id}"
+        if key in municipalities:
+            event.target_label = municipalities[key]
+        elif kind in KIND_NAMES and kind != "municipality":
+            case_id, label = objects.get(
+                (kind, int(event.target_id)) if event.target_id.isdigit() else None, ("", "")
+            )
+            if label and case_id == event.case_id:
+                event.target_label = str(label)
+            else:
+                event.target_label = _("%(kind)s (id %(id)s, not found)") % {
+                    "kind": KIND_NAMES[kind],
+                    "id": event.target_id,
+                }
+        elif kind == "municipality":
+            event.target_label = _("%(kind)s (id %(id)s, not found)") % {
+                "kind": KIND_NAMES[kind],
+                "id": event.target_id,
+            }
+        else:
+            event.target_label = _other_target(event)
+    return events
 
 
 def access_entries(events) -> list[timeline.Entry]:
-    return timeline.access_entries(events, title_of=access_title)
+    """Timeline entries of access events, each naming what was opened."""
+    return timeline.access_entries(
+        describe_targets(events), title_of=access_title, text_of=lambda e: e.target_label
+    )
 
 
 def access_events_on(order) -> QuerySet[AccessEvent]:
@@ -580,12 +715,18 @@ def follow_up_context(order, task) -> dict:
     }
 
 
-def deadlines_for_page(order, open_tasks, measures, appeals) -> list:
-    """The case's deadlines for the case page, soonest first, each with its days left."""
-    from . import deadlines
-
-    open_steps = {task.flow_task.name for task in open_tasks}
+def deadlines_for_page(order, measures, appeals) -> list:
+    """The case's deadlines for the case page, soonest first, each with its state: met (in time
+    or late, from the moment it was met), lapsed with a closed case, overdue or open."""
+    moments = deadlines.step_moments(
+        Task.objects.filter(process_id=order.pk, flow_task_type="HUMAN")
+    )
     found = deadlines.deadlines_of(
-        order, open_steps=open_steps, measures=measures, has_appeal=bool(appeals)
+        order,
+        open_steps=moments.open_steps,
+        measures=measures,
+        has_appeal=bool(appeals),
+        planned_at=moments.planned_at,
+        confirmed_at=moments.confirmed_at,
     )
     return sorted(found, key=lambda d: d.due)

@@ -16,7 +16,8 @@ from django.views.decorators.http import require_http_methods
 from viewflow.workflow.exceptions import FlowLockFailed
 
 import audit
-from municipalities.access import capacity_of, may_appoint, overseen_municipalities
+from audit import Action
+from municipalities.access import may_appoint, overseen_municipalities
 from municipalities.models import Appointment, HealthPersonnel
 from municipalities.selectors import caseworkers_of, register_of
 
@@ -34,7 +35,7 @@ def log_access(request, action, target, *, order=None, outcome="shown", detail="
     if order is not None:
         capacity = access.capacity_on(request.user, order)
     else:
-        capacity = capacity_of(request.user)
+        capacity = access.capacity_outside(request.user)
     audit.record(
         request=request,
         action=action,
@@ -46,7 +47,7 @@ def log_access(request, action, target, *, order=None, outcome="shown", detail="
     )
 
 
-def visible_order(request, pk, action="view_case") -> Order:
+def visible_order(request, pk, action=Action.VIEW_CASE) -> Order:
     """The order, or 404; a refused look at somebody else's case is logged too, on that case
     (if it exists) so the issuing authority's security officer sees who probed it."""
     try:
@@ -62,11 +63,8 @@ def log_refused_probe(request, action, target, *, order_pk=None):
     probed_case = None
     if order_pk is not None:
         probed_case = Order.objects.filter(pk=order_pk).only("pk", "issuing_authority_id").first()
-    capacity = capacity_of(request.user)
-    if probed_case is not None:
-        capacity = audit.Capacity(
-            capacity.role, capacity.organisation, probed_case.issuing_authority_id
-        )
+    # What they are in general: not "the health personnel concerned", who could see it.
+    capacity = access.capacity_outside(request.user, probed_case)
     audit.record(
         request=request,
         action=action,
@@ -136,7 +134,10 @@ def case_list(request):
         # The term is kept: a security officer looking for snooping needs to see what was asked.
         shown = ",".join(o.case_number for o in page.object_list)
         log_access(
-            request, "search_cases", f"search:{page.paginator.count}", detail=f"{search} → {shown}"
+            request,
+            Action.SEARCH_CASES,
+            f"search:{page.paginator.count}",
+            detail=f"{search} → {shown}",
         )
     for order in page.object_list:
         order.stage = selectors.stage_of(order)
@@ -153,7 +154,7 @@ def case_list(request):
 @login_required
 def case_detail(request, pk):
     order = visible_order(request, pk)
-    log_access(request, "view_case", order, order=order)
+    log_access(request, Action.VIEW_CASE, order, order=order)
     if not access.may_see_full_case(request.user, order):
         return _supervised_case(request, order)
     open_tasks = selectors.open_tasks_of(order)
@@ -169,7 +170,7 @@ def case_detail(request, pk):
         **selectors.case_page_data(order),
     }
     context["deadlines"] = selectors.deadlines_for_page(
-        order, open_tasks, context["measures"], context["appeals"]
+        order, context["measures"], context["appeals"]
     )
     context["today"] = timezone.localdate()
     return render(request, "orders/case_detail.html", context)
@@ -221,11 +222,11 @@ def timeline_context(request, order) -> dict:
 def case_readers(request, pk):
     """Innsyn: the health personnel concerned sees who has read their case, when, in which
     capacity (Normen, fact sheet 15). Anyone else is told it does not exist."""
-    order = visible_order(request, pk, action="view_case_readers")
+    order = visible_order(request, pk, action=Action.VIEW_CASE_READERS)
     if not access.is_concerned_person(request.user, order):
-        log_access(request, "view_case_readers", order, order=order, outcome="refused")
+        log_access(request, Action.VIEW_CASE_READERS, order, order=order, outcome="refused")
         raise Http404
-    log_access(request, "view_case_readers", order, order=order)
+    log_access(request, Action.VIEW_CASE_READERS, order, order=order)
     page = page_of(request, selectors.readers_of(order))
     context = {"order": order, "page": page, "reads": selectors.access_entries(page.object_list)}
     return render(request, "orders/case_readers.html", context)
@@ -259,14 +260,16 @@ def issue_order(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def task_step(request, pk, task_pk):
-    order = visible_order(request, pk, action="open_step")
-    task = probed(request, order, "open_step", f"task:{task_pk}", selectors.step_task_for, task_pk)
+    order = visible_order(request, pk, action=Action.OPEN_STEP)
+    task = probed(
+        request, order, Action.OPEN_STEP, f"task:{task_pk}", selectors.step_task_for, task_pk
+    )
     if task.status not in access.OPEN_TASK_STATUSES:
         # A double click or a stale task list: say so rather than "not found".
         messages.warning(request, _("This step has already been taken or is no longer open."))
         return redirect("orders:case_detail", pk=order.pk)
     if not access.may_take_step(request.user, order, task):
-        log_access(request, "open_step", task, order=order, outcome="refused")
+        log_access(request, Action.OPEN_STEP, task, order=order, outcome="refused")
         raise PermissionDenied
     step = STEPS[access.step_name(task)]
     bound = request.method == "POST"
@@ -284,7 +287,7 @@ def task_step(request, pk, task_pk):
         else:
             messages.success(request, step["done"])
             return redirect("orders:case_detail", pk=order.pk)
-    log_access(request, "open_step", task, order=order)
+    log_access(request, Action.OPEN_STEP, task, order=order)
     context = {"order": order, "task": task, "stage": selectors.stage_of(order), **step_forms}
     if step.get("context"):
         context.update(step["context"](order, task))
@@ -373,9 +376,9 @@ STEPS = {
 
 
 def _case_action(request, pk, form_class, service, template, done, arguments):
-    order = visible_order(request, pk, action="manage_case")
+    order = visible_order(request, pk, action=Action.MANAGE_CASE)
     if not access.may_manage_case(request.user, order):
-        log_access(request, "manage_case", order, order=order, outcome="refused")
+        log_access(request, Action.MANAGE_CASE, order, order=order, outcome="refused")
         raise PermissionDenied
     form = form_class(request.POST or None, order=order)
     if request.method == "POST" and form.is_valid():
@@ -439,13 +442,15 @@ def register_appeal(request, pk):
 @login_required
 @require_http_methods(["GET", "POST"])
 def decide_appeal(request, pk, appeal_pk):
-    order = visible_order(request, pk, action="manage_case")
+    order = visible_order(request, pk, action=Action.MANAGE_CASE)
     if not access.may_decide_appeal(request.user, order):
-        log_access(request, "manage_case", order, order=order, outcome="refused")
+        log_access(request, Action.MANAGE_CASE, order, order=order, outcome="refused")
         raise PermissionDenied
     appeal = order.appeals.filter(pk=appeal_pk, outcome="pending").first()
     if appeal is None:
-        log_access(request, "manage_case", f"appeal:{appeal_pk}", order=order, outcome="refused")
+        log_access(
+            request, Action.MANAGE_CASE, f"appeal:{appeal_pk}", order=order, outcome="refused"
+        )
         raise Http404
     form = forms.DecideAppealForm(request.POST or None, appeal=appeal)
     if request.method == "POST" and form.is_valid():
@@ -467,16 +472,16 @@ def decide_appeal(request, pk, appeal_pk):
 
 @login_required
 def download_document(request, pk, document_pk):
-    order = visible_order(request, pk, action="download_document")
+    order = visible_order(request, pk, action=Action.DOWNLOAD_DOCUMENT)
     document = probed(
         request,
         order,
-        "download_document",
+        Action.DOWNLOAD_DOCUMENT,
         f"document:{document_pk}",
         lambda order, pk: selectors.document_for(request.user, order, pk),
         document_pk,
     )
-    log_access(request, "download_document", document, order=order)
+    log_access(request, Action.DOWNLOAD_DOCUMENT, document, order=order)
     response = FileResponse(
         document.file.open("rb"),
         as_attachment=True,
@@ -511,9 +516,9 @@ def municipality_overview(request, number):
     that cover it."""
     municipality = overseen_municipalities(request.user).filter(number=number).first()
     if municipality is None:
-        log_access(request, "view_municipality", f"municipality:{number}", outcome="refused")
+        log_access(request, Action.VIEW_MUNICIPALITY, f"municipality:{number}", outcome="refused")
         raise Http404
-    log_access(request, "view_municipality", municipality)
+    log_access(request, Action.VIEW_MUNICIPALITY, municipality)
     offices, without_office = register_of(municipality)
     today = timezone.localdate()
     orders = selectors.orders_for_list(request.user, today=today).filter(municipality=municipality)
@@ -538,7 +543,7 @@ def municipality_overview(request, number):
 def personnel_lookup(request):
     """Type-ahead for the issue form: health personnel by HPR number or name (caseworkers)."""
     if not access.may_issue(request.user):
-        log_access(request, "search_personnel", "search:0", outcome="refused")
+        log_access(request, Action.SEARCH_PERSONNEL, "search:0", outcome="refused")
         raise Http404
     form = forms.PersonnelLookupForm(request.GET)
     if not form.is_valid():
@@ -549,7 +554,7 @@ def personnel_lookup(request):
     matches = HealthPersonnel.objects.select_related("municipality").filter(
         Q(hpr_number__startswith=term) | Q(name__icontains=term)
     )[:10]
-    log_access(request, "search_personnel", f"search:{len(matches)}", detail=term)
+    log_access(request, Action.SEARCH_PERSONNEL, f"search:{len(matches)}", detail=term)
     results = [
         {
             "hpr": p.hpr_number,

@@ -327,7 +327,7 @@ def outsider(world, kind):
         return world.other_leader, capacity
     if kind == "other_gp":
         # Same municipality as the case's GP: overseen by the same authority, but not theirs.
-        return world.other_gp_user, ("personnel", "", world.authority.pk)
+        return world.other_gp_user, ("health_personnel", "", world.authority.pk)
     capacity = ("caseworker", world.other_authority.name, world.other_authority.pk)
     return world.other_caseworker, capacity
 
@@ -776,7 +776,7 @@ def test_personnel_lookup_logs_one_event_as_caseworker(world, visit):
     ("who", "capacity"),
     [
         ("leader", lambda w: ("leader", w.municipality.name, w.authority.pk)),
-        ("gp_user", lambda w: ("personnel", "", w.authority.pk)),
+        ("gp_user", lambda w: ("health_personnel", "", w.authority.pk)),
     ],
 )
 def test_personnel_lookup_by_a_non_caseworker_is_refused_with_one_event(

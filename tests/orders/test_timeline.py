@@ -18,6 +18,7 @@ from viewflow.workflow.models import Task
 from viewflow.workflow.status import PROCESS
 
 import audit
+from audit.actions import REFUSED, Action
 from audit.models import AccessEvent
 from orders import access, selectors, services
 from orders.models import ACT_AS_CASEWORKER, VIEW_ORDER, Order, Review
@@ -161,7 +162,7 @@ def test_caseworker_sees_who_opened_the_case_with_role_and_organisation(world, o
     _read_by(world, order, client_for)
     entries = timeline(client_for(world.caseworker), order, vis="access")
     assert {e.kind for e in entries} == {"access"}
-    opened = said(selectors.ACCESS_ACTIONS["view_case"][0])
+    opened = said(Action("view_case").label)
     rows = [(e.title, e.who, e.role, e.organisation, e.refused) for e in entries]
     assert (opened, world.leader, said("Municipal leader"), "Bergen", False) in rows
     assert (
@@ -188,11 +189,11 @@ def test_refused_attempts_on_the_case_are_shown_as_refused(world, order, client_
     entries = timeline(client_for(world.caseworker), order, vis="access")
     refused = [(e.title, e.who, e.organisation) for e in entries if e.refused]
     assert refused == [
-        (said(selectors.ACCESS_ACTIONS["view_case_readers"][1]), world.leader, "Bergen"),
-        (said(selectors.ACCESS_ACTIONS["view_case"][1]), world.other_leader, "Trondheim"),
+        (said(REFUSED[Action("view_case_readers")]), world.leader, "Bergen"),
+        (said(REFUSED[Action("view_case")]), world.other_leader, "Trondheim"),
     ]
     page = case_page(client_for(world.caseworker), order, vis="access").content.decode()
-    assert said(selectors.ACCESS_ACTIONS["view_case"][1]) in page
+    assert said(REFUSED[Action("view_case")]) in page
     assert "Trondheim" in page
 
 

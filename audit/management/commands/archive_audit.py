@@ -82,12 +82,14 @@ class Command(BaseCommand):
             )
             self._remove(first.sequence, last.sequence)
             audit.record(
-                action="archive_audit",
+                action=audit.Action.ARCHIVE_AUDIT,
                 target=f"archive:{first.sequence}-{last.sequence}",
                 detail=f"{count} events to {path.name} by {performed_by}",
             )
         self.stdout.write(
-            self.style.SUCCESS(f"Archived {count} events (#{first.sequence}–#{last.sequence}) to {path}.")
+            self.style.SUCCESS(
+                f"Archived {count} events (#{first.sequence}–#{last.sequence}) to {path}."
+            )
         )
 
     def _remove(self, first, last):

@@ -1,0 +1,265 @@
+"""The access log names things as a person reads them: the capacity someone really acted in
+(a GP who is not the case's subject is «Helsepersonell», a supervisor «Veileder»), every action
+in Norwegian words from one vocabulary (audit.actions.Action), and every object by what it is
+(«sak 2026/1234», the measure, a document by its name) — never a foreign case's number."""
+
+import ast
+import csv
+import io
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import translation
+
+import audit
+from audit.actions import REFUSED, Action
+from audit.models import AccessEvent, Role
+from courses.models import Measure
+from orders import access
+from orders.measure_views import ACTIONS, LOGGED_AS
+from tests import factories
+from tests.audit.test_audit_search import security_officer_for
+from tests.orders import lifecycle
+
+SEARCH, EXPORT = "/tilgangslogg/", "/tilgangslogg/eksport.csv"
+
+
+@pytest.fixture
+def officer(world):
+    return security_officer_for(world.authority, "sikkerhet.a")
+
+
+def newest_event():
+    return AccessEvent.objects.order_by("-sequence").first()
+
+
+def role_shown(event):
+    with translation.override("nb"):
+        return str(event.get_role_display())
+
+
+# --- the capacity of a refused attempt ----------------------------------------------------
+
+
+def test_a_gp_refused_another_gps_case_is_logged_as_health_personnel(world, client_for, order):
+    other = factories.issue_order(
+        caseworker=world.caseworker, authority=world.authority, personnel=world.other_gp
+    )
+    response = client_for(world.gp_user).get(reverse("orders:case_detail", args=[other.pk]))
+
+    assert response.status_code == 404
+    event = newest_event()
+    assert (event.user, event.outcome, event.case_id) == (world.gp_user, "refused", str(other.pk))
+    assert event.role == Role.HEALTH_PERSONNEL
+    assert role_shown(event) == "Helsepersonell"
+    assert role_shown(event) != "Helsepersonellet saken gjelder"
+
+
+def test_the_subject_on_their_own_case_is_still_the_health_personnel_concerned(
+    world, client_for, order
+):
+    client_for(world.gp_user).get(reverse("orders:case_detail", args=[order.pk]))
+    assert role_shown(newest_event()) == "Helsepersonellet saken gjelder"
+
+
+def test_a_supervisor_refused_a_case_they_do_not_supervise_is_logged_as_supervisor(
+    world, client_for, order
+):
+    lifecycle.plan(order, world.leader, measures=2, supervisor=world.supervisor)
+    world.supervisor.refresh_from_db()
+    supervisor = world.supervisor.user
+    assert supervisor is not None
+    other = factories.issue_order(
+        caseworker=world.caseworker, authority=world.authority, personnel=world.other_gp
+    )
+
+    response = client_for(supervisor).get(reverse("orders:case_detail", args=[other.pk]))
+
+    assert response.status_code == 404
+    event = newest_event()
+    assert (event.user, event.outcome, event.role) == (supervisor, "refused", Role.SUPERVISOR)
+    assert role_shown(event) == "Veileder"
+    assert event.authority_id == world.authority.pk
+
+
+# --- one vocabulary of actions ------------------------------------------------------------
+
+
+def test_an_action_outside_the_vocabulary_is_refused():
+    with pytest.raises(ValueError, match="no_such_action"):
+        audit.record(action="no_such_action", target="order:1")
+
+
+def test_every_action_has_a_shown_and_a_refused_label_in_norwegian():
+    with translation.override("nb"):
+        for action in Action:
+            assert action in REFUSED, action
+            shown, refused = str(action.label), str(REFUSED[action])
+            assert shown != action.value and refused != shown, action
+
+
+def test_every_measure_action_is_in_the_vocabulary():
+    assert set(LOGGED_AS) == set(ACTIONS)
+    assert all(isinstance(code, Action) for code in LOGGED_AS.values())
+
+
+# Where an action reaches the log, and at which position it is passed.
+ACTION_ARGUMENT = {
+    "record": None,
+    "log_access": 1,
+    "_scope_for": 1,
+    "_record": 2,
+    "probed": 2,
+    "visible_order": 2,
+    "_visible_measure": 3,
+}
+
+
+def _call_sites():
+    root = Path(settings.BASE_DIR)
+    for folder in ("orders", "audit", "courses", "municipalities", "config"):
+        for path in (root / folder).rglob("*.py"):
+            if "migrations" in path.parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Call):
+                    func = node.func
+                    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                    if name in ACTION_ARGUMENT:
+                        yield path.relative_to(root), node, name
+
+
+def test_no_call_site_passes_a_raw_string_as_action():
+    """Every caller names its action from audit.Action, so the log can always say in words what
+    someone did; a new action without a label cannot slip in as a string."""
+    raw, seen = [], 0
+    for path, call, name in _call_sites():
+        given = [k.value for k in call.keywords if k.arg == "action"]
+        position = ACTION_ARGUMENT[name]
+        if position is not None and len(call.args) > position:
+            given.append(call.args[position])
+        for value in given:
+            seen += 1
+            if isinstance(value, ast.JoinedStr) or (
+                isinstance(value, ast.Constant) and isinstance(value.value, str)
+            ):
+                raw.append(f"{path}:{call.lineno} {name}")
+    assert seen > 20  # the scan found the call sites
+    assert raw == []
+
+
+# --- labels on the search page, the export and the timeline -------------------------------
+
+
+@pytest.fixture
+def logged(world, order, client_for):
+    """The GP looks at who has read their case; someone is refused recording attendance on its
+    course; a refused probe names a measure of another authority's case and one that never
+    existed."""
+    lifecycle.plan(order, world.leader)
+    measure = Measure.objects.get(order=order, kind=Measure.Kind.COURSE)
+    assert client_for(world.gp_user).get(f"/saker/{order.pk}/innsyn/").status_code == 200
+    capacity = access.capacity_on(world.other_gp_user, order)
+    audit.record(
+        user=world.other_gp_user,
+        action=Action.MEASURE_ATTENDANCE,
+        target=measure,
+        outcome="refused",
+        case=order,
+        capacity=capacity,
+    )
+    foreign = factories.issue_order(
+        caseworker=world.other_caseworker,
+        authority=world.other_authority,
+        personnel=factories.HealthPersonnelFactory(municipality=world.other_municipality),
+        number=7777,
+    )
+    lifecycle.plan(foreign, world.other_leader)
+    foreign_measure = foreign.measures.get()
+    for target in (f"measure:{foreign_measure.pk}", "measure:987654"):
+        audit.record(
+            user=world.leader,
+            action=Action.VIEW_MEASURE,
+            target=target,
+            outcome="refused",
+            case=order,
+            capacity=access.capacity_on(world.leader, order),
+        )
+    measure.foreign_pk = foreign_measure.pk
+    return measure
+
+
+def test_the_search_page_says_what_was_done_to_what_in_norwegian(
+    world, order, logged, officer, client_for
+):
+    html = client_for(officer).get(SEARCH).content.decode()
+    table = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+
+    assert "Så på hvem som har sett saken" in table
+    assert "Avvist forsøk på å registrere oppmøte" in table
+    assert "sak 2026/1234" in table
+    assert f"tiltak: {logged} i sak 2026/1234" in table
+    assert f"tiltak (id {logged.foreign_pk}, ikke funnet)" in table
+    assert "tiltak (id 987654, ikke funnet)" in table
+    for raw in ("view_case_readers", "measure_attendance", "orders.order", "courses.measure"):
+        assert raw not in table
+    assert "2026/7777" not in html  # the other authority's case stays unnamed
+
+
+def test_the_export_has_the_label_the_code_and_the_object(
+    world, order, logged, officer, client_for
+):
+    response = client_for(officer).get(EXPORT)
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    header, *rows = list(csv.reader(io.StringIO(body), delimiter=";"))
+    columns = [dict(zip(header, row, strict=True)) for row in rows]
+    attendance = next(c for c in columns if c["Handlingskode"] == "measure_attendance")
+    assert attendance["Handling"] == "Avvist forsøk på å registrere oppmøte"
+    assert attendance["Objekt"] == f"tiltak: {logged} i sak 2026/1234"
+    readers = next(c for c in columns if c["Handlingskode"] == "view_case_readers")
+    assert readers["Objekt"] == "sak 2026/1234"
+    assert "2026/7777" not in body
+
+
+def test_the_timeline_names_actions_and_objects_in_norwegian(world, order, logged, client_for):
+    response = client_for(world.caseworker).get(
+        reverse("orders:case_detail", args=[order.pk]), {"vis": "access"}
+    )
+    html = response.content.decode()
+    timeline = html.split('id="tidslinje"', 1)[1]
+    assert "Så på hvem som har sett saken" in timeline
+    assert "Avvist forsøk på å registrere oppmøte" in timeline
+    assert f"tiltak: {logged} i sak 2026/1234" in timeline
+    assert "measure_attendance" not in timeline and "view_case_readers" not in timeline
+    assert "2026/7777" not in html
+
+
+def test_labelling_objects_costs_the_same_queries_for_5_and_100_events(
+    world, order, officer, client_for, django_assert_max_num_queries
+):
+    lifecycle.plan(order, world.leader)
+    measure = order.measures.get()
+
+    def write(n):
+        for i in range(n):
+            audit.record(
+                user=world.caseworker,
+                action=[Action.VIEW_CASE, Action.VIEW_MEASURE][i % 2],
+                target=[order, measure][i % 2],
+                case=order,
+                capacity=access.capacity_on(world.caseworker, order),
+            )
+
+    write(5)
+    client = client_for(officer)
+    client.get(SEARCH)
+    with CaptureQueriesContext(connection) as small:
+        client.get(SEARCH)
+    write(95)
+    with django_assert_max_num_queries(len(small)):
+        response = client.get(SEARCH)
+    assert "tiltak: " in response.content.decode()
