@@ -16,6 +16,8 @@ from audit.actor import history_records
 from audit.guards import HistoryPreservingQuerySet
 from municipalities.workdays import deadline_after
 
+from .validators import evidence_file_name
+
 
 class Course(models.Model):
     """A course in the catalog, e.g. one of SKIL's kvalitetspakker."""
@@ -314,3 +316,9 @@ class EvidenceDocument(models.Model):
 
     def __str__(self):
         return self.original_name
+
+    @property
+    def download_name(self):
+        """The name the file is downloaded under; also right for rows kept before names
+        were made to follow the content."""
+        return evidence_file_name(self.original_name, self.content_type)

@@ -2,8 +2,6 @@
 workflow is involved and have asked orders.access who may act; these functions keep each
 measure's own rules."""
 
-import os
-
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -12,7 +10,7 @@ from django.utils.translation import gettext as _
 import audit
 
 from .models import Course, CourseMeeting, EvidenceDocument, Measure, SupervisionSession
-from .validators import evidence_content_type
+from .validators import evidence_content_type, evidence_file_name
 
 
 @transaction.atomic
@@ -185,7 +183,7 @@ def store_evidence(
         measure=measure,
         supersedes=supersedes,
         kind=kind,
-        original_name=os.path.basename(uploaded_file.name)[:255],
+        original_name=evidence_file_name(uploaded_file.name, content_type),
         content_type=content_type,
         size=uploaded_file.size,
         uploaded_by=acting_user,

@@ -456,7 +456,7 @@ def download_document(request, pk, document_pk):
     response = FileResponse(
         document.file.open("rb"),
         as_attachment=True,
-        filename=document.original_name,
+        filename=document.download_name,
         content_type=document.content_type,
     )
     response["X-Content-Type-Options"] = "nosniff"
