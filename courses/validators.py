@@ -37,7 +37,16 @@ EXTENSIONS = {
 # PDF names that make a reader run something, act on opening, or carry other files inside.
 # /OpenAction alone is allowed (it usually just opens page 1); a script it starts is /JS.
 ACTIVE_PDF_NAMES = frozenset(
-    {b"JS", b"JavaScript", b"Launch", b"EmbeddedFile", b"EmbeddedFiles", b"AA", b"RichMedia", b"XFA"}
+    {
+        b"JS",
+        b"JavaScript",
+        b"Launch",
+        b"EmbeddedFile",
+        b"EmbeddedFiles",
+        b"AA",
+        b"RichMedia",
+        b"XFA",
+    }
 )
 # A PDF name: a slash and the regular characters after it (ISO 32000-1, 7.3.5).
 _PDF_NAME = re.compile(rb"/([^\x00\t\n\f\r ()<>\[\]{}/%]*)")

@@ -17,7 +17,9 @@ from tests.orders import lifecycle
 from tests.orders.http_flow import PDF_BYTES
 from tests.orders.test_measure_pages import measure_url, messages_of, nb, plan
 
-PNG_BYTES = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
+PNG_BYTES = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
+)
 
 ACTIVE_PDF_MESSAGE = (
     "The file %(name)s is a PDF with scripts, actions or embedded files, which "
