@@ -214,6 +214,9 @@ class CourseMeeting(models.Model):
         _("attendance"), max_length=10, choices=Attendance.choices, default=Attendance.UNKNOWN
     )
     absence_reason = models.TextField(_("reason for absence"), blank=True)
+    # The one-time key of the form that last recorded the attendance: the same form sent again
+    # changes nothing (a correction comes from a new form).
+    attendance_key = models.UUIDField(null=True, blank=True, editable=False)
     objects = HistoryPreservingQuerySet.as_manager()
     history = history_records()
 
@@ -249,6 +252,9 @@ class SupervisionSession(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     recorded_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+    # The one-time key of the form that recorded it (made when the form was shown): the same
+    # form sent twice, by a double click or a reload, is recognised and recorded once.
+    submission_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
     objects = HistoryPreservingQuerySet.as_manager()
     history = history_records()
 
@@ -306,6 +312,9 @@ class EvidenceDocument(models.Model):
         related_name="+",
     )
     uploaded_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+    # The one-time key of the form that recorded it (made when the form was shown): the same
+    # form sent twice, by a double click or a reload, is recognised and recorded once.
+    submission_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
     objects = HistoryPreservingQuerySet.as_manager()
     history = history_records()
 

@@ -1,6 +1,8 @@
 """Forms for the measure page: one small form per action. Each knows the measure it acts on
 and gives the service its keyword arguments through ``arguments()``."""
 
+import uuid
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -22,6 +24,20 @@ class MeasureForm(forms.Form):
 
     def arguments(self) -> dict:
         return dict(self.cleaned_data)
+
+
+class SubmittedOnce(forms.Form):
+    """A hidden one-time key, made when the form is shown and kept with what it records: the
+    same form sent twice (a double click, a reload of the POST) is recorded once."""
+
+    submission_key = forms.Field(widget=forms.HiddenInput, required=False, initial=uuid.uuid4)
+
+    def clean_submission_key(self):
+        # A missing or mangled key only loses the protection; it is no error to show.
+        try:
+            return uuid.UUID(self.cleaned_data["submission_key"])
+        except (TypeError, ValueError, AttributeError):
+            return None
 
 
 def _not_in_future(value):
@@ -99,7 +115,7 @@ class AcceptTermsForm(MeasureForm):
         return {}
 
 
-class AttendanceForm(MeasureForm):
+class AttendanceForm(SubmittedOnce, MeasureForm):
     attendance = forms.ChoiceField(
         choices=[
             (CourseMeeting.Attendance.ATTENDED, _("Attended")),
@@ -144,6 +160,7 @@ class AttendanceForm(MeasureForm):
             "meeting": self.meeting,
             "attendance": self.cleaned_data["attendance"],
             "absence_reason": self.cleaned_data["absence_reason"],
+            "submission_key": self.cleaned_data["submission_key"],
         }
 
 
@@ -183,7 +200,7 @@ class ArrangeSupervisionForm(MeasureForm):
         return data
 
 
-class SessionForm(MeasureForm):
+class SessionForm(SubmittedOnce, MeasureForm):
     date = forms.DateField(label=_("Date"), widget=DateInput())
     duration_minutes = forms.IntegerField(
         label=_("Duration in minutes"), min_value=1, max_value=600
@@ -218,7 +235,7 @@ class ReportForm(MeasureForm):
         super().__init__(*args, measure=measure, **kwargs)
 
 
-class DocumentForm(MeasureForm):
+class DocumentForm(SubmittedOnce, MeasureForm):
     """Upload a document for the measure. A supervisor uploads reports only."""
 
     kind = forms.ChoiceField(label=_("Kind of document"), choices=EvidenceDocument.Kind.choices)
@@ -267,4 +284,5 @@ class DocumentForm(MeasureForm):
             "uploaded_file": data["file"],
             "kind": data["kind"],
             "supersedes": data["supersedes"],
+            "submission_key": data["submission_key"],
         }

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_safe
 from viewflow.workflow.exceptions import FlowLockFailed
 
 from courses.models import Measure
+from courses.services import AlreadyRecorded
 
 from . import access, selectors, services
 from . import measure_forms as forms
@@ -22,6 +23,7 @@ from .views import BUSY_MESSAGE, form_errors_from, log_access, page_of, probed, 
 
 CLOSED_MESSAGE = _("The case is closed; nothing was changed.")
 NOT_OPEN_MESSAGE = _("That cannot be recorded for this measure now; nothing was changed.")
+ALREADY_RECORDED_MESSAGE = _("This was already recorded; it has not been recorded twice.")
 
 
 def _measure_is_open(measure):
@@ -226,6 +228,9 @@ def measure_action(request, pk, measure_pk, action, meeting_pk=None):
             ACTIONS[action].service(measure=measure, acting_user=request.user, **form.arguments())
         except services.StepNotOpen:
             messages.warning(request, CLOSED_MESSAGE)
+            return back
+        except AlreadyRecorded:
+            messages.info(request, ALREADY_RECORDED_MESSAGE)
             return back
         except FlowLockFailed:
             messages.warning(request, BUSY_MESSAGE)
