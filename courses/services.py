@@ -205,6 +205,8 @@ def store_evidence(
 ) -> EvidenceDocument:
     """Keep an uploaded file as evidence on ``order``. A document is never replaced in place:
     a new one may supersede an old one, which stays on record."""
+    # Before the checks below: a resent replacement is "already recorded", not "already
+    # replaced".
     if (
         submission_key is not None
         and EvidenceDocument.objects.filter(submission_key=submission_key).exists()

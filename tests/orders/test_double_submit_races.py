@@ -18,7 +18,7 @@ from viewflow.workflow.exceptions import FlowLockFailed
 from viewflow.workflow.models import Task
 
 from municipalities.models import User
-from orders import services, views
+from orders import services
 from orders.flows import OrderFlow
 from orders.models import Order, Review
 from tests.orders.http_flow import issue_data
@@ -28,6 +28,7 @@ from tests.orders.test_concurrency import (  # noqa: F401 - fixtures, used by na
     postgresql_only,
     race,
     second_caseworker,
+    sign_offs_meet,
     slow_decision,
 )
 from tests.orders.test_measure_pages import nb
@@ -92,17 +93,9 @@ def file_sqlite(tmp_path, monkeypatch):
 
 @pytest.mark.django_db(transaction=True)
 def test_two_simultaneous_sign_offs_on_sqlite_leave_one_review_and_no_server_error(
-    world, at_sign_off, second_caseworker, slow_decision, monkeypatch, file_sqlite
+    world, at_sign_off, second_caseworker, slow_decision, sign_offs_meet, file_sqlite
 ):
     slow_decision()  # the winner holds the write lock a while
-    inside = threading.Barrier(2)
-    real = views.STEPS["sign_off"]["service"]
-
-    def meet_then_sign_off(**kwargs):
-        inside.wait(timeout=30)  # both requests have been checked and validated
-        return real(**kwargs)
-
-    monkeypatch.setitem(views.STEPS["sign_off"], "service", meet_then_sign_off)
     url = f"/saker/{at_sign_off.order.pk}/steg/{at_sign_off.task.pk}/"
     data = {"outcome": Review.Outcome.FULFILLED}
     results = race(
