@@ -363,7 +363,9 @@ def _closed_case_message(order):
 def _case_action(request, pk, form_class, service, template, done, arguments):
     order = visible_order(request, pk, action="manage_case")
     if access.is_closed(order) and access.may_act_as_caseworker(request.user, order):
-        # A second submit (or another caseworker) after the case closed: say what happened.
+        # A second submit (or another caseworker) after the case closed: refused and logged
+        # as before, but the person is told what happened instead of "forbidden".
+        log_access(request, "manage_case", order, order=order, outcome="refused")
         messages.warning(request, _closed_case_message(order))
         return redirect("orders:case_detail", pk=order.pk)
     if not access.may_manage_case(request.user, order):
@@ -445,6 +447,7 @@ def decide_appeal(request, pk, appeal_pk):
         raise Http404
     if appeal.outcome != appeal.Outcome.PENDING:
         # A second submit, or a colleague was first: the decision stands as recorded.
+        log_access(request, "manage_case", f"appeal:{appeal_pk}", order=order, outcome="refused")
         messages.warning(request, _("The appeal has already been decided."))
         return redirect("orders:case_detail", pk=order.pk)
     form = forms.DecideAppealForm(request.POST or None, appeal=appeal)

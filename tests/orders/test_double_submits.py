@@ -200,19 +200,6 @@ def test_an_appeal_of_another_case_is_still_not_found(drive, world, order):
     assert drive.decide(order, appeal, "reversed", "authority").status_code == 404
 
 
-def test_a_case_number_already_used_by_the_authority_is_a_form_error(drive, world):
-    drive.issued(number=555)
-
-    response = drive.issue(number=555)
-
-    assert response.status_code == 200
-    errors = response.context["form"].errors["case_number"]
-    assert errors == [
-        nb("The case number %(number)s is already used by this authority.", number="2026/555")
-    ]
-    assert Order.objects.filter(case_number="2026/555").count() == 1
-
-
 def test_another_authority_may_use_the_same_case_number(drive, world, client_for):
     from tests import factories
 
