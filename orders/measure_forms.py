@@ -269,7 +269,7 @@ class DocumentForm(SubmittedOnce, MeasureForm):
             replaceable = replaceable.filter(kind=EvidenceDocument.Kind.SUPERVISOR_REPORT)
         self.fields["supersedes"].queryset = replaceable.order_by("uploaded_at", "pk")
         self.fields["supersedes"].label_from_instance = lambda d: (
-            f"{d.original_name} ({d.get_kind_display()}, "
+            f"{d.download_name} ({d.get_kind_display()}, "
             f"{date_format(timezone.localdate(d.uploaded_at))})"
         )
 

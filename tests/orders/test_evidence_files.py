@@ -94,7 +94,12 @@ def test_a_document_stored_earlier_under_a_wrong_name_downloads_by_its_content(
     document.file.save("old", ContentFile(PDF_BYTES), save=False)
     document.save()
 
-    assert downloaded_name(client_for(world.leader), document) == 'attachment; filename="evil.pdf"'
+    leader = client_for(world.leader)
+    assert downloaded_name(leader, document) == 'attachment; filename="evil.pdf"'
+    # The link says what the download will be called.
+    for url in (f"/saker/{course.order_id}/", measure_url(course)):
+        html = leader.get(url).content.decode()
+        assert ">evil.pdf</a>" in html and ">evil.html</a>" not in html, url
 
 
 @pytest.mark.parametrize(
