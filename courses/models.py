@@ -18,6 +18,8 @@ from municipalities import bounds
 from municipalities.bounds import stored_date, text_validators
 from municipalities.workdays import deadline_after
 
+from .validators import evidence_file_name
+
 REASON = bounds.REASON_LENGTH
 
 
@@ -237,6 +239,9 @@ class CourseMeeting(models.Model):
     absence_reason = models.TextField(
         _("reason for absence"), blank=True, max_length=REASON, validators=text_validators(REASON)
     )
+    # The one-time key of the form that last recorded the attendance: the same form sent again
+    # changes nothing (a correction comes from a new form).
+    attendance_key = models.UUIDField(null=True, blank=True, editable=False)
     objects = HistoryPreservingQuerySet.as_manager()
     history = history_records()
 
@@ -272,6 +277,9 @@ class SupervisionSession(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     recorded_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+    # The one-time key of the form that recorded it (made when the form was shown): the same
+    # form sent twice, by a double click or a reload, is recognised and recorded once.
+    submission_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
     objects = HistoryPreservingQuerySet.as_manager()
     history = history_records()
 
@@ -329,6 +337,9 @@ class EvidenceDocument(models.Model):
         related_name="+",
     )
     uploaded_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+    # The one-time key of the form that recorded it (made when the form was shown): the same
+    # form sent twice, by a double click or a reload, is recognised and recorded once.
+    submission_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
     objects = HistoryPreservingQuerySet.as_manager()
     history = history_records()
 
@@ -339,3 +350,9 @@ class EvidenceDocument(models.Model):
 
     def __str__(self):
         return self.original_name
+
+    @property
+    def download_name(self):
+        """The name the file is downloaded under; also right for rows kept before names
+        were made to follow the content."""
+        return evidence_file_name(self.original_name, self.content_type)

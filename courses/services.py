@@ -2,10 +2,8 @@
 workflow is involved and have asked orders.access who may act; these functions keep each
 measure's own rules."""
 
-import os
-
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -13,7 +11,7 @@ import audit
 from municipalities.bounds import check_values
 
 from .models import Course, CourseMeeting, EvidenceDocument, Measure, SupervisionSession
-from .validators import evidence_content_type
+from .validators import evidence_content_type, evidence_file_name
 
 
 @transaction.atomic
@@ -32,6 +30,28 @@ def add_measures(*, order, measures, acting_user) -> list[Measure]:
         measure.save()
         created.append(measure)
     return created
+
+
+class AlreadyRecorded(Exception):
+    """The same form came again (a double click, a reload of the POST): it was recorded the
+    first time and is not recorded twice."""
+
+
+def _once(model, submission_key, create):
+    """``create()`` unless a row with ``submission_key`` exists. The caller holds the order's
+    lock, so two copies of one form meet here one after the other; the unique key catches a
+    writer that does not."""
+    if submission_key is None:
+        return create()
+    if model.objects.filter(submission_key=submission_key).exists():
+        raise AlreadyRecorded
+    try:
+        with transaction.atomic():
+            return create()
+    except IntegrityError:
+        if model.objects.filter(submission_key=submission_key).exists():
+            raise AlreadyRecorded from None
+        raise
 
 
 def _require_open(measure):
@@ -100,8 +120,13 @@ def accept_terms(*, measure, acting_user):
 
 
 @transaction.atomic
-def record_attendance(*, meeting, acting_user, attendance, absence_reason=""):
+def record_attendance(*, meeting, acting_user, attendance, absence_reason="", submission_key=None):
     _require_open(meeting.measure)
+    reason = absence_reason.strip() if attendance == CourseMeeting.Attendance.ABSENT else ""
+    if (submission_key is not None and meeting.attendance_key == submission_key) or (
+        meeting.attendance == attendance and meeting.absence_reason == reason
+    ):
+        raise AlreadyRecorded
     if attendance == CourseMeeting.Attendance.ABSENT and not absence_reason.strip():
         raise ValidationError({"absence_reason": _("Give the reason for the absence.")})
     check_values(CourseMeeting, absence_reason=absence_reason.strip())
@@ -109,7 +134,8 @@ def record_attendance(*, meeting, acting_user, attendance, absence_reason=""):
         raise ValidationError(_("Attendance can be recorded once the meeting has taken place."))
     with audit.acting_as(acting_user):
         meeting.attendance = attendance
-        meeting.absence_reason = absence_reason.strip() if attendance == "absent" else ""
+        meeting.absence_reason = reason
+        meeting.attendance_key = submission_key
         meeting.save()
     return meeting
 
@@ -145,7 +171,9 @@ def arrange_supervision(*, measure, acting_user, agreed_sessions, period_start, 
 
 
 @transaction.atomic
-def record_session(*, measure, acting_user, date, duration_minutes, topic, status):
+def record_session(
+    *, measure, acting_user, date, duration_minutes, topic, status, submission_key=None
+):
     _require_open(measure)
     if measure.is_course:
         raise ValidationError(_("Only supervision has sessions."))
@@ -155,13 +183,18 @@ def record_session(*, measure, acting_user, date, duration_minutes, topic, statu
         )
     check_values(SupervisionSession, date=date, topic=topic)
     with audit.acting_as(acting_user):
-        return SupervisionSession.objects.create(
-            measure=measure,
-            date=date,
-            duration_minutes=duration_minutes,
-            topic=topic,
-            status=status,
-            recorded_by=acting_user,
+        return _once(
+            SupervisionSession,
+            submission_key,
+            lambda: SupervisionSession.objects.create(
+                measure=measure,
+                date=date,
+                duration_minutes=duration_minutes,
+                topic=topic,
+                status=status,
+                recorded_by=acting_user,
+                submission_key=submission_key,
+            ),
         )
 
 
@@ -182,10 +215,17 @@ def submit_report(*, measure, acting_user, report):
 
 @transaction.atomic
 def store_evidence(
-    *, order, uploaded_file, kind, acting_user, measure=None, supersedes=None
+    *, order, uploaded_file, kind, acting_user, measure=None, supersedes=None, submission_key=None
 ) -> EvidenceDocument:
     """Keep an uploaded file as evidence on ``order``. A document is never replaced in place:
     a new one may supersede an old one, which stays on record."""
+    # Before the checks below: a resent replacement is "already recorded", not "already
+    # replaced".
+    if (
+        submission_key is not None
+        and EvidenceDocument.objects.filter(submission_key=submission_key).exists()
+    ):
+        raise AlreadyRecorded
     content_type = evidence_content_type(uploaded_file)
     if measure is not None and measure.order_id != order.pk:
         raise ValidationError(_("The measure belongs to another order."))
@@ -199,15 +239,20 @@ def store_evidence(
         measure=measure,
         supersedes=supersedes,
         kind=kind,
-        original_name=os.path.basename(uploaded_file.name)[:255],
+        original_name=evidence_file_name(uploaded_file.name, content_type),
         content_type=content_type,
         size=uploaded_file.size,
         uploaded_by=acting_user,
+        submission_key=submission_key,
     )
-    with audit.acting_as(acting_user):
+
+    def create():
         document.file.save(uploaded_file.name, uploaded_file, save=False)
         document.save()
-    return document
+        return document
+
+    with audit.acting_as(acting_user):
+        return _once(EvidenceDocument, submission_key, create)
 
 
 @transaction.atomic

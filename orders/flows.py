@@ -10,16 +10,48 @@ passed, and after a grace period a follow-up task for the authority's caseworker
 re-armed when a deadline is extended (services.extend_deadline).
 """
 
+from contextlib import contextmanager
+
+from django.db import OperationalError
 from django.utils.translation import gettext_lazy as _
 from viewflow import this
 from viewflow.workflow import lock
 from viewflow.workflow import nodes as flow
 from viewflow.workflow.base import Flow
+from viewflow.workflow.exceptions import FlowLockFailed
 
 from municipalities.models import ACT_FOR_AUTHORITY, ACT_FOR_MUNICIPALITY
 
 from . import deadlines, notifications
 from .models import Order, Review
+
+
+def database_is_locked(error) -> bool:
+    """SQLite's answer when another connection held the write lock past the timeout."""
+    return isinstance(error, OperationalError) and "locked" in str(error)
+
+
+@contextmanager
+def busy_as_lock_failure():
+    """A write lock SQLite could not give in time is the same news as a case row someone
+    else holds: FlowLockFailed, which the pages answer with "try again", not a 500."""
+    try:
+        yield
+    except OperationalError as error:
+        if not database_is_locked(error):
+            raise
+        raise FlowLockFailed("The database is locked by another writer") from error
+
+
+class CaseLock(lock.SelectForUpdateLock):
+    """viewflow's row lock (PostgreSQL), and SQLite's single writer's lock reported the same
+    way when it is not had in time (settings.py makes SQLite take it when a transaction
+    begins, so it is met here, at the start, and not halfway)."""
+
+    @contextmanager
+    def __call__(self, flow_class, process_pk):
+        with busy_as_lock_failure(), super().__call__(flow_class, process_pk):
+            yield
 
 
 def _gp_login(activation):
@@ -48,7 +80,7 @@ class OrderFlow(Flow):
 
     process_class = Order
     # Two people deciding the same step at once must leave one decision: lock the process row.
-    lock_impl = lock.select_for_update_lock
+    lock_impl = CaseLock()
 
     issue = flow.StartHandle(this.fill_order).Next(this.plan_measures)
 
@@ -79,9 +111,7 @@ class OrderFlow(Flow):
     # What happens when a deadline approaches and passes, beside the late step.
     remind = flow.Function(this.send_reminder).Next(this.notice_sent)
     flag_overdue = flow.Function(this.send_overdue_notice).Next(this.notice_sent)
-    consider_follow_up = (
-        flow.If(this.needs_follow_up).Then(this.follow_up).Else(this.notice_sent)
-    )
+    consider_follow_up = flow.If(this.needs_follow_up).Then(this.follow_up).Else(this.notice_sent)
     follow_up = (
         OthersStep(None)
         .Annotation(title=_("Follow up a missed deadline"))
@@ -123,9 +153,12 @@ class OrderFlow(Flow):
     def needs_follow_up(self, activation):
         """Still late after the grace period, and no follow-up of it already open."""
         host = _host_task(activation)
-        return notifications.still_late(host) and not activation.process.task_set.filter(
-            flow_task=OrderFlow.follow_up, status__in=["NEW", "ASSIGNED"]
-        ).exists()
+        return (
+            notifications.still_late(host)
+            and not activation.process.task_set.filter(
+                flow_task=OrderFlow.follow_up, status__in=["NEW", "ASSIGNED"]
+            ).exists()
+        )
 
 
 def _host_task(activation):

@@ -1,6 +1,8 @@
 """Forms for the measure page: one small form per action. Each knows the measure it acts on
 and gives the service its keyword arguments through ``arguments()``."""
 
+import uuid
+
 from django import forms
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -20,6 +22,21 @@ class MeasureForm(forms.Form):
 
     def arguments(self) -> dict:
         return dict(self.cleaned_data)
+
+
+class SubmittedOnce(forms.Form):
+    """A hidden one-time key, made when the form is shown and kept with what it records: the
+    same form sent twice (a double click, a reload of the POST) is recorded once."""
+
+    submission_key = forms.Field(widget=forms.HiddenInput, required=False, initial=uuid.uuid4)
+
+    def clean_submission_key(self):
+        # A missing or mangled key only loses the protection; it is no error to show.
+        try:
+            return uuid.UUID(self.cleaned_data["submission_key"])
+        except (TypeError, ValueError, AttributeError):
+            return None
+
 
 
 class EnrolForm(MeasureForm):
@@ -90,7 +107,7 @@ class AcceptTermsForm(MeasureForm):
         return {}
 
 
-class AttendanceForm(MeasureForm):
+class AttendanceForm(SubmittedOnce, MeasureForm):
     attendance = forms.ChoiceField(
         choices=[
             (CourseMeeting.Attendance.ATTENDED, _("Attended")),
@@ -135,6 +152,7 @@ class AttendanceForm(MeasureForm):
             "meeting": self.meeting,
             "attendance": self.cleaned_data["attendance"],
             "absence_reason": self.cleaned_data["absence_reason"],
+            "submission_key": self.cleaned_data["submission_key"],
         }
 
 
@@ -172,7 +190,7 @@ class ArrangeSupervisionForm(MeasureForm):
         return data
 
 
-class SessionForm(MeasureForm):
+class SessionForm(SubmittedOnce, MeasureForm):
     date = bounds.planned_date(_("Date"))
     duration_minutes = forms.IntegerField(
         label=_("Duration in minutes"), min_value=1, max_value=600
@@ -208,7 +226,7 @@ class ReportForm(MeasureForm):
         super().__init__(*args, measure=measure, **kwargs)
 
 
-class DocumentForm(MeasureForm):
+class DocumentForm(SubmittedOnce, MeasureForm):
     """Upload a document for the measure. A supervisor uploads reports only."""
 
     kind = forms.ChoiceField(label=_("Kind of document"), choices=EvidenceDocument.Kind.choices)
@@ -242,7 +260,7 @@ class DocumentForm(MeasureForm):
             replaceable = replaceable.filter(kind=EvidenceDocument.Kind.SUPERVISOR_REPORT)
         self.fields["supersedes"].queryset = replaceable.order_by("uploaded_at", "pk")
         self.fields["supersedes"].label_from_instance = lambda d: (
-            f"{d.original_name} ({d.get_kind_display()}, "
+            f"{d.download_name} ({d.get_kind_display()}, "
             f"{date_format(timezone.localdate(d.uploaded_at))})"
         )
 
@@ -257,4 +275,5 @@ class DocumentForm(MeasureForm):
             "uploaded_file": data["file"],
             "kind": data["kind"],
             "supersedes": data["supersedes"],
+            "submission_key": data["submission_key"],
         }

@@ -16,6 +16,7 @@ from viewflow.workflow.exceptions import FlowLockFailed
 
 import audit
 from courses.models import Measure
+from courses.services import AlreadyRecorded
 
 from . import access, selectors, services
 from . import measure_forms as forms
@@ -27,6 +28,7 @@ ACCESS_ENDED_MESSAGE = _(
     "has ended."
 )
 NOT_OPEN_MESSAGE = _("That cannot be recorded for this measure now; nothing was changed.")
+ALREADY_RECORDED_MESSAGE = _("This was already recorded; it has not been recorded twice.")
 
 
 def _measure_is_open(measure):
@@ -225,7 +227,7 @@ def measure_action(request, pk, measure_pk, action, meeting_pk=None):
         meeting = probed(
             request,
             order,
-            f"measure_{action}",
+            LOGGED_AS[action],
             f"meeting:{meeting_pk}",
             lambda _order, pk: get_object_or_404(measure.meetings.all(), pk=pk),
             meeting_pk,
@@ -248,6 +250,9 @@ def measure_action(request, pk, measure_pk, action, meeting_pk=None):
             ACTIONS[action].service(measure=measure, acting_user=request.user, **form.arguments())
         except services.StepNotOpen:
             messages.warning(request, CLOSED_MESSAGE)
+            return back
+        except AlreadyRecorded:
+            messages.info(request, ALREADY_RECORDED_MESSAGE)
             return back
         except FlowLockFailed:
             messages.warning(request, BUSY_MESSAGE)

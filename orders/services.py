@@ -10,7 +10,7 @@ from datetime import date
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -25,7 +25,7 @@ from municipalities import bounds
 from municipalities.appointments import ensure_login
 
 from . import access, deadlines
-from .flows import DEADLINE_OF_STEP, OrderFlow
+from .flows import DEADLINE_OF_STEP, OrderFlow, busy_as_lock_failure
 from .models import (
     Appeal,
     CompletionConfirmation,
@@ -112,22 +112,41 @@ def issue_order(
         raise ValidationError(
             {"caseworker": _("The person the order concerns cannot be its caseworker.")}
         )
-    with audit.acting_as(acting_user), transaction.atomic():
-        return OrderFlow.issue.run(
-            issuing_authority=issuing_authority,
-            caseworker=caseworker,
-            health_personnel=health_personnel,
-            municipality=municipality,
-            case_number=case_number,
-            legal_basis=legal_basis,
-            decision_date=decision_date,
-            grounds_summary=grounds_summary,
-            requires_course=requires_course,
-            requires_supervision=requires_supervision,
-            requirements=requirements,
-            deadline=deadline,
-            decision_received_on=decision_received_on,
-        )
+    taken = Order.objects.filter(issuing_authority=issuing_authority, case_number=case_number)
+    if taken.exists():
+        raise _case_number_taken(case_number)
+    try:
+        with busy_as_lock_failure(), audit.acting_as(acting_user), transaction.atomic():
+            return OrderFlow.issue.run(
+                issuing_authority=issuing_authority,
+                caseworker=caseworker,
+                health_personnel=health_personnel,
+                municipality=municipality,
+                case_number=case_number,
+                legal_basis=legal_basis,
+                decision_date=decision_date,
+                grounds_summary=grounds_summary,
+                requires_course=requires_course,
+                requires_supervision=requires_supervision,
+                requirements=requirements,
+                deadline=deadline,
+                decision_received_on=decision_received_on,
+            )
+    except IntegrityError:
+        # Someone registered the same number at the same moment: the unique constraint let
+        # one through, and this one is told why it was not.
+        if taken.exists():
+            raise _case_number_taken(case_number) from None
+        raise
+
+
+def _case_number_taken(case_number):
+    return ValidationError(
+        {
+            "case_number": _("The case number %(number)s is already used by this authority.")
+            % {"number": case_number}
+        }
+    )
 
 
 def plan_measures(*, task, acting_user, measures) -> Order:
@@ -318,9 +337,7 @@ def _rearm_deadline_timers(order):
     """A moved deadline moves its reminder, overdue notice and follow-up: the open steps'
     timers that have not fired are cancelled, and all are armed again for the new date (a
     notice already given for the old date is not repeated; one for the new date will come)."""
-    open_steps = order.task_set.filter(
-        status__in=access.OPEN_TASK_STATUSES, flow_task_type="HUMAN"
-    )
+    open_steps = order.task_set.filter(status__in=access.OPEN_TASK_STATUSES, flow_task_type="HUMAN")
     for host in open_steps:
         node = host.flow_task
         # Only the completion deadline moves; the planning deadline stays where it was.
@@ -467,13 +484,14 @@ def accept_course_terms(*, measure, acting_user):
     )
 
 
-def record_attendance(*, meeting, acting_user, attendance, absence_reason=""):
+def record_attendance(*, meeting, acting_user, attendance, absence_reason="", submission_key=None):
     def action(*, measure, acting_user):
         return course_services.record_attendance(
             meeting=measure.meetings.get(pk=meeting.pk),
             acting_user=acting_user,
             attendance=attendance,
             absence_reason=absence_reason,
+            submission_key=submission_key,
         )
 
     return _measure_action(access.may_manage_measure, meeting.measure, acting_user, action)
@@ -515,7 +533,9 @@ def submit_supervision_report(*, measure, acting_user, report):
     )
 
 
-def add_measure_document(*, measure, acting_user, uploaded_file, kind, supersedes=None):
+def add_measure_document(
+    *, measure, acting_user, uploaded_file, kind, supersedes=None, submission_key=None
+):
     def action(*, measure, acting_user):
         return course_services.store_evidence(
             order=measure.order,
@@ -524,6 +544,7 @@ def add_measure_document(*, measure, acting_user, uploaded_file, kind, supersede
             kind=kind,
             supersedes=supersedes,
             acting_user=acting_user,
+            submission_key=submission_key,
         )
 
     return _measure_action(access.may_add_measure_document, measure, acting_user, action)

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 from viewflow.workflow.exceptions import FlowLockFailed
+from viewflow.workflow.status import PROCESS
 
 import audit
 from audit import Action
@@ -247,6 +248,8 @@ def issue_order(request):
     if request.method == "POST" and form.is_valid():
         try:
             order = services.issue_order(acting_user=request.user, **form.service_arguments())
+        except FlowLockFailed:
+            messages.warning(request, BUSY_MESSAGE)
         except ValidationError as error:
             form_errors_from(error, form)
         else:
@@ -375,8 +378,23 @@ STEPS = {
 }
 
 
+ALREADY_WITHDRAWN_MESSAGE = _("The order has already been withdrawn; nothing was changed.")
+
+
+def _closed_case_message(order):
+    if order.status == PROCESS.CANCELED:
+        return ALREADY_WITHDRAWN_MESSAGE
+    return _("The case is closed; nothing was changed.")
+
+
 def _case_action(request, pk, form_class, service, template, done, arguments):
     order = visible_order(request, pk, action=Action.MANAGE_CASE)
+    if access.is_closed(order) and access.may_act_as_caseworker(request.user, order):
+        # A second submit (or another caseworker) after the case closed: refused and logged
+        # as before, but the person is told what happened instead of "forbidden".
+        log_access(request, Action.MANAGE_CASE, order, order=order, outcome="refused")
+        messages.warning(request, _closed_case_message(order))
+        return redirect("orders:case_detail", pk=order.pk)
     if not access.may_manage_case(request.user, order):
         log_access(request, Action.MANAGE_CASE, order, order=order, outcome="refused")
         raise PermissionDenied
@@ -385,7 +403,11 @@ def _case_action(request, pk, form_class, service, template, done, arguments):
         try:
             service(order=order, acting_user=request.user, **arguments(form.cleaned_data))
         except services.StepNotOpen:
-            messages.warning(request, _("The case has closed meanwhile; nothing was changed."))
+            order.refresh_from_db(fields=["status"])
+            if order.status == PROCESS.CANCELED:
+                messages.warning(request, ALREADY_WITHDRAWN_MESSAGE)
+            else:
+                messages.warning(request, _("The case has closed meanwhile; nothing was changed."))
             return redirect("orders:case_detail", pk=order.pk)
         except FlowLockFailed:
             messages.warning(request, BUSY_MESSAGE)
@@ -446,12 +468,17 @@ def decide_appeal(request, pk, appeal_pk):
     if not access.may_decide_appeal(request.user, order):
         log_access(request, Action.MANAGE_CASE, order, order=order, outcome="refused")
         raise PermissionDenied
-    appeal = order.appeals.filter(pk=appeal_pk, outcome="pending").first()
+    appeal = order.appeals.filter(pk=appeal_pk).first()
     if appeal is None:
         log_access(
             request, Action.MANAGE_CASE, f"appeal:{appeal_pk}", order=order, outcome="refused"
         )
         raise Http404
+    if appeal.outcome != appeal.Outcome.PENDING:
+        # A second submit, or a colleague was first: the decision stands as recorded.
+        log_access(request, Action.MANAGE_CASE, f"appeal:{appeal_pk}", order=order, outcome="refused")
+        messages.warning(request, _("The appeal has already been decided."))
+        return redirect("orders:case_detail", pk=order.pk)
     form = forms.DecideAppealForm(request.POST or None, appeal=appeal)
     if request.method == "POST" and form.is_valid():
         try:
@@ -485,7 +512,7 @@ def download_document(request, pk, document_pk):
     response = FileResponse(
         document.file.open("rb"),
         as_attachment=True,
-        filename=document.original_name,
+        filename=document.download_name,
         content_type=document.content_type,
     )
     response["X-Content-Type-Options"] = "nosniff"

@@ -641,13 +641,14 @@ def test_case_action_refused_with_403_logs_one_refused_event(
 
 @pytest.mark.parametrize("page", ["extend", "withdraw", "register appeal"])
 def test_case_action_on_a_closed_case_is_refused_with_one_event(world, appealed, visit, page):
-    """The issuing caseworker, once the case is withdrawn: 403, logged refused as caseworker."""
+    """The issuing caseworker, once the case is withdrawn: sent back to the case with a
+    message (not a 403), logged refused as caseworker."""
     order, appeal = appealed
     services.withdraw_order(order=order, acting_user=world.caseworker, reason="Feil person")
 
     seen = visit(world.caseworker, manage_urls(order, appeal)[page])
 
-    assert seen.response.status_code == 403
+    assert (seen.response.status_code, seen.response["Location"]) == (302, case_url(order))
     assert fields(seen.event) == expected(
         world.caseworker,
         "manage_case",
@@ -676,8 +677,9 @@ def test_case_action_page_for_the_issuing_caseworker_logs_no_refusal(
 def test_unknown_appeal_gets_404_and_one_refused_event(
     world, appealed, other_case, visit, kind, method
 ):
-    """An appeal id that is not pending on this case: 404, one refused manage_case naming the
-    appeal id, on the case it was tried through."""
+    """An appeal id that is not pending on this case: 404 (a decided one: back to the case
+    with a message), one refused manage_case naming the appeal id, on the case it was tried
+    through."""
     order, appeal = appealed
     today = timezone.localdate()
     if kind == "unknown":
@@ -699,7 +701,7 @@ def test_unknown_appeal_gets_404_and_one_refused_event(
 
     seen = visit(world.caseworker, url, data={} if method == "POST" else None)
 
-    assert seen.response.status_code == 404
+    assert seen.response.status_code == (302 if kind == "decided" else 404)
     assert fields(seen.event) == expected(
         world.caseworker,
         "manage_case",

@@ -263,6 +263,20 @@ def post_job(user_pk, url, data, *, before=None):
     return prepare, act
 
 
+@pytest.fixture
+def sign_offs_meet(monkeypatch):
+    """Hold two sign-off requests, each once the page has checked and validated it, until
+    both have come that far: then they race for the lock itself."""
+    inside = threading.Barrier(2)
+    real = views.STEPS["sign_off"]["service"]
+
+    def meet_then_sign_off(**kwargs):
+        inside.wait(timeout=30)
+        return real(**kwargs)
+
+    monkeypatch.setitem(views.STEPS["sign_off"], "service", meet_then_sign_off)
+
+
 def _sign_off_posts(world, second_caseworker, at_sign_off, outcomes):
     url = f"/saker/{at_sign_off.order.pk}/steg/{at_sign_off.task.pk}/"
     people = (world.caseworker, second_caseworker)
@@ -275,19 +289,11 @@ def _sign_off_posts(world, second_caseworker, at_sign_off, outcomes):
 @postgresql_only
 @pytest.mark.parametrize("outcomes", OUTCOMES)
 def test_two_simultaneous_sign_off_posts_one_saved_one_told_it_is_taken(
-    world, at_sign_off, second_caseworker, slow_decision, monkeypatch, outcomes
+    world, at_sign_off, second_caseworker, slow_decision, sign_offs_meet, outcomes
 ):
     """Both requests pass the page's own checks, then race for the lock: the loser is sent
     back to the case with a warning (no 500, no second review)."""
     backoffs = slow_decision()
-    inside = threading.Barrier(2)
-    real = views.STEPS["sign_off"]["service"]
-
-    def meet_then_sign_off(**kwargs):
-        inside.wait(timeout=30)  # both requests have been checked and validated
-        return real(**kwargs)
-
-    monkeypatch.setitem(views.STEPS["sign_off"], "service", meet_then_sign_off)
     results = race(*_sign_off_posts(world, second_caseworker, at_sign_off, outcomes))
 
     assert [error for _, error in results] == [None, None], results

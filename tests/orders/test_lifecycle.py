@@ -769,10 +769,10 @@ def test_upheld_appeal_leaves_the_order_open_and_no_longer_under_appeal(
     assert order.withdrawal_reason == ""
     assert open_step_names(order) == ["plan_measures"]
     assert _under_appeal(client_for(world.caseworker), order) is False
-    # A decided appeal cannot be decided again, and a new appeal may now be registered.
-    assert (
-        client_for(world.caseworker).get(f"/saker/{order.pk}/klage/{appeal.pk}/").status_code == 404
-    )
+    # A decided appeal cannot be decided again (the page says so and goes back to the case),
+    # and a new appeal may now be registered.
+    again = client_for(world.caseworker).get(f"/saker/{order.pk}/klage/{appeal.pk}/")
+    assert (again.status_code, again["Location"]) == (302, f"/saker/{order.pk}/")
     assert drive.appeal(order).status_code == 302
     assert Appeal.objects.filter(order=order, outcome="pending").count() == 1
 
@@ -986,7 +986,11 @@ def test_duplicate_case_number_is_a_form_error(world, drive):
     drive.issued(number=555)
     response = drive.issue(number=555)
     assert response.status_code == 200
-    assert response.context["form"].non_field_errors()
+    with translation.override("nb"):
+        expected = translation.gettext(
+            "The case number %(number)s is already used by this authority."
+        ) % {"number": "2026/555"}
+    assert response.context["form"].errors["case_number"] == [expected]
     assert Order.objects.count() == 1
 
 
