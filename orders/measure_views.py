@@ -207,7 +207,9 @@ def measure_action(request, pk, measure_pk, action, meeting_pk=None):
     """POST one action on the measure; on errors the measure page shows the form again."""
     order, measure = _visible_measure(request, pk, measure_pk, f"measure_{action}")
     back = redirect("orders:measure_detail", pk=order.pk, measure_pk=measure.pk)
-    meeting = get_object_or_404(measure.meetings.all(), pk=meeting_pk) if meeting_pk else None
+    meeting = None
+    if meeting_pk is not None:  # id 0 names no meeting (404), it does not mean "no meeting"
+        meeting = get_object_or_404(measure.meetings.all(), pk=meeting_pk)
     if request.method != "POST":
         return back
     if access.is_closed(order):
