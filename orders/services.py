@@ -224,7 +224,7 @@ def extend_deadline(*, order, acting_user, new_deadline: date, reason) -> Deadli
             extended_by=acting_user,
         )
         order.deadline = new_deadline
-        order._change_reason = reason
+        order._change_reason = history_reason(reason)
         order.save()
         _rearm_deadline_timers(order)
     return extension
@@ -251,6 +251,20 @@ def _rearm_deadline_timers(order):
             boundary._arm(host_activation)
 
 
+# simple-history keeps a change reason in a CharField(max_length=100): PostgreSQL refuses a
+# longer one (a 500 on an ordinary withdrawal reason); SQLite would silently keep it all.
+HISTORY_REASON_LENGTH = 100
+
+
+def history_reason(text: str) -> str:
+    """The reason as the history row keeps it: shortened with an ellipsis if need be. The
+    full text stays in its own field (withdrawal_reason, the extension's reason)."""
+    text = " ".join(text.split())
+    if len(text) <= HISTORY_REASON_LENGTH:
+        return text
+    return text[: HISTORY_REASON_LENGTH - 1] + "…"
+
+
 def withdraw_order(*, order, acting_user, reason) -> Order:
     """Withdraw the order: every open step is cancelled and the case closes read-only."""
     if not reason.strip():
@@ -262,7 +276,7 @@ def withdraw_order(*, order, acting_user, reason) -> Order:
 
 def _withdraw(order, reason, acting_user):
     order.withdrawal_reason = reason
-    order._change_reason = reason
+    order._change_reason = history_reason(reason)
     if access.is_closed(order):
         # A fulfilled order annulled on appeal: the process is over, the record still changes.
         order.save()
