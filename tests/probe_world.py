@@ -58,6 +58,11 @@ class Side:
         """Strings that only someone who may see this side's case may ever be shown."""
         return [self.order.case_number, self.gp.name, self.gp.hpr_number]
 
+    def grounds(self) -> str:
+        """Why the order was given: for the authority, the municipality and the person
+        concerned, not for a supervisor (issue 10, point 3)."""
+        return self.order.grounds_summary
+
 
 @dataclass
 class ProbeWorld:
@@ -100,6 +105,7 @@ def _side(name, authority, municipality, course):
         authority=authority,
         personnel=side.gp,
         number=7100 + ord(name),
+        grounds_summary=f"Fortrolig begrunnelse {name}: mangelfull forskrivning.",
     )
     services.plan_measures(
         task=lifecycle.open_task(order, "plan_measures"),
@@ -169,21 +175,19 @@ def _side(name, authority, municipality, course):
     side.task = lifecycle.open_task(order, "confirm_completion")
     side.notification = Notification.objects.filter(order=order).order_by("pk").first()
     assert side.notification is not None, "the world expects a notification per case"
-    side.appointment = appointments.appoint(
-        acting_user=None,
-        user=side.caseworker,
-        role=Appointment.Role.CASEWORKER,
-        organisation=authority,
-        reason="Oppnevnt i testverdenen",
-        system=True,
-    )
-    side.leader_appointment = appointments.appoint(
-        acting_user=None,
-        user=side.leader,
-        role=Appointment.Role.LEADER,
-        organisation=municipality,
-        reason="Oppnevnt i testverdenen",
-        system=True,
+    side.appointment, side.leader_appointment = (
+        appointments.appoint(
+            acting_user=None,
+            user=user,
+            role=role,
+            organisation=organisation,
+            reason="Oppnevnt i testverdenen",
+            system=True,
+        )
+        for user, role, organisation in (
+            (side.caseworker, Appointment.Role.CASEWORKER, authority),
+            (side.leader, Appointment.Role.LEADER, municipality),
+        )
     )
     return side
 
