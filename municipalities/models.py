@@ -238,8 +238,15 @@ class Appointment(models.Model):
     reason = models.TextField(
         _("reason"), max_length=REASON_LENGTH, validators=text_validators(REASON_LENGTH)
     )
+    # Empty for the first administrator, appointed by the bootstrap command (system=True):
+    # blank too, so that such a row passes full_clean like any other.
     appointed_by = models.ForeignKey(
-        User, verbose_name=_("appointed by"), on_delete=models.PROTECT, null=True, related_name="+"
+        User,
+        verbose_name=_("appointed by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     appointed_at = models.DateTimeField(_("appointed"), auto_now_add=True)
     ended_at = models.DateTimeField(_("ended"), null=True, blank=True)

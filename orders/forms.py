@@ -1,10 +1,13 @@
 """Forms for the order's steps. Errors are written for the person filling them in."""
 
+import re
+
 from django import forms
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from config.converters import DatabaseId
 from config.forms import SearchField
 from courses.models import Course, EvidenceDocument, Measure
 from municipalities import bounds
@@ -260,9 +263,24 @@ class MultipleFileField(forms.FileField):
         return [single(data, initial)] if data else []
 
 
+class IdMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """Django passes the posted ids to an ``__in`` lookup, where a number too large for the
+    column is a database error (500); such an id is an invalid choice like any unknown one."""
+
+    def _check_values(self, value):
+        for pk in value or ():
+            if not re.fullmatch(DatabaseId.regex, str(pk)):
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"],
+                    code="invalid_pk_value",
+                    params={"pk": pk},
+                )
+        return super()._check_values(value)
+
+
 class ConfirmCompletionForm(forms.Form):
     note = bounds.text_field(_("How were the measures carried out?"), rows=4)
-    existing_documents = forms.ModelMultipleChoiceField(
+    existing_documents = IdMultipleChoiceField(
         queryset=EvidenceDocument.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,

@@ -327,7 +327,7 @@ def extend_deadline(*, order, acting_user, new_deadline: date, reason) -> Deadli
             extended_by=acting_user,
         )
         order.deadline = new_deadline
-        order._change_reason = _change_reason(reason)
+        order._change_reason = history_reason(reason)
         order.save()
         _rearm_deadline_timers(order)
     return extension
@@ -352,6 +352,20 @@ def _rearm_deadline_timers(order):
             boundary._arm(host_activation)
 
 
+# simple-history keeps a change reason in a CharField(max_length=100): PostgreSQL refuses a
+# longer one (a 500 on an ordinary withdrawal reason); SQLite would silently keep it all.
+HISTORY_REASON_LENGTH = 100
+
+
+def history_reason(text: str) -> str:
+    """The reason as the history row keeps it: shortened with an ellipsis if need be. The
+    full text stays in its own field (withdrawal_reason, the extension's reason)."""
+    text = " ".join(text.split())
+    if len(text) <= HISTORY_REASON_LENGTH:
+        return text
+    return text[: HISTORY_REASON_LENGTH - 1] + "…"
+
+
 def withdraw_order(*, order, acting_user, reason) -> Order:
     """Withdraw the order: every open step is cancelled and the case closes read-only."""
     if not reason.strip():
@@ -362,15 +376,9 @@ def withdraw_order(*, order, acting_user, reason) -> Order:
     return order
 
 
-def _change_reason(reason):
-    """The history row's reason holds 100 characters; the full text is on the record itself
-    (the extension, the withdrawal reason)."""
-    return reason if len(reason) <= 100 else reason[:99] + "…"
-
-
 def _withdraw(order, reason, acting_user):
     order.withdrawal_reason = reason
-    order._change_reason = _change_reason(reason)
+    order._change_reason = history_reason(reason)
     _end_supervision(order, acting_user, ENDED_WITHDRAWN)
     if access.is_closed(order):
         # A fulfilled order annulled on appeal: the process is over, the record still changes.

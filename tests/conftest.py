@@ -92,3 +92,7 @@ def client_for(client):
         return client
 
     return login
+
+
+# The module-scoped world with two of everything (tests/test_every_url.py, test_form_fuzz.py).
+from tests.probe_world import probe_world  # noqa: E402, F401

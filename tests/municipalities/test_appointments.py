@@ -868,3 +868,17 @@ def test_an_appointed_caseworker_may_issue_orders_until_the_appointment_ends(
         == 404
     )
     assert not holds(person, ACT_FOR_AUTHORITY, world.authority)
+
+
+def test_a_bootstrap_appointment_passes_full_clean(world):
+    """Found by tests/test_form_fuzz.py: the first administrator's appointment has no
+    appointing user, which the database allowed but full_clean refused."""
+    appointment = appointments.appoint(
+        acting_user=None,
+        user=world.caseworker,
+        role=Appointment.Role.ADMINISTRATOR,
+        organisation=world.authority,
+        reason="Første administrator",
+        system=True,
+    )
+    appointment.full_clean()

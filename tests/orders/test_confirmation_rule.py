@@ -419,3 +419,27 @@ def test_planning_survives_a_login_that_already_has_the_supervisors_username(ord
     factories.UserFactory(username=f"hpr{world.supervisor.hpr_number}")  # not linked to anyone
     response = drive.plan(order, [supervision_measure()])
     assert response.status_code in (200, 302)
+
+
+@pytest.mark.parametrize("document_id", [str(10**30), "-1", "abc"])
+def test_an_impossible_document_id_is_a_form_error_not_a_server_error(
+    at_confirmation, drive, world, document_id
+):
+    """Found by tests/test_form_fuzz.py: an id too large for the column went to the
+    database's ``IN`` lookup and answered 500."""
+    course_measure_, _supervision = measures_of(at_confirmation)
+    services.add_measure_document(
+        measure=course_measure_,
+        acting_user=world.leader,
+        uploaded_file=lifecycle.pdf("kursbevis.pdf"),
+        kind=EvidenceDocument.Kind.CERTIFICATE,
+    )
+    response = drive.step(
+        at_confirmation,
+        "confirm_completion",
+        {"note": "Gjennomført.", "document_kind": "certificate", "existing_documents": document_id},
+        user=world.leader,
+    )
+    assert response.status_code == 200
+    assert "existing_documents" in response.context["form"].errors
+    assert not CompletionConfirmation.objects.filter(order=at_confirmation).exists()

@@ -307,3 +307,23 @@ def test_step_cancelled_by_withdrawal_is_attributed_to_the_caseworker(
     cancelled = [e for e in timeline if e.kind == "workflow" and e.when == task.finished]
     assert len(cancelled) == 1
     assert cancelled[0].who == world.caseworker
+
+
+@pytest.mark.parametrize("step", ["withdraw", "extend"])
+def test_a_long_reason_is_kept_whole_and_its_history_reason_fits(drive, world, step):
+    """Found by tests/test_form_fuzz.py on PostgreSQL: a reason over 100 characters went into
+    simple-history's change reason (a CharField of 100) and the withdrawal answered 500. The
+    whole reason is kept with the order; the history row keeps what fits, marked as cut."""
+    order = drive.issued(number=1358)
+    reason = "Vedtaket er omgjort etter klage fra advokat og ny vurdering av saken. " * 4
+    if step == "withdraw":
+        response = drive.withdraw(order, reason=reason)
+        kept = Order.objects.get(pk=order.pk).withdrawal_reason
+    else:
+        response = drive.extend(order, order.deadline + timedelta(days=30), reason=reason)
+        kept = DeadlineExtension.objects.get(order=order).reason
+    assert response.status_code == 302, form_errors(response)
+    assert kept.strip() == reason.strip()
+    latest = Order.history.filter(process_ptr_id=order.pk).order_by("-history_id").first()
+    assert len(latest.history_change_reason) <= 100
+    assert latest.history_change_reason.endswith("…")

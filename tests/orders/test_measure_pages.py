@@ -845,3 +845,14 @@ def test_the_case_page_does_not_grow_with_measures_meetings_and_sessions(
         response = client.get(case_url(course.order))
     assert response.status_code == 200
     assert len(response.context["measures"]) == 13
+
+
+def test_meeting_id_zero_is_not_found_rather_than_a_server_error(client_for, world, measures):
+    """Found by tests/test_every_url.py: id 0 was taken for "no meeting", and the attendance
+    form was built without one (500)."""
+    course = measures[0]
+    url = measure_url(course, "moter/0/")
+    before = CourseMeeting.objects.count()
+    response = client_for(world.leader).post(url, {"attendance": "attended"})
+    assert response.status_code == 404
+    assert CourseMeeting.objects.count() == before
