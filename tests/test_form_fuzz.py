@@ -28,24 +28,9 @@ from django.utils.datastructures import MultiValueDict
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from audit import Action
 from municipalities.models import Appointment, Authority, User
-from orders.audit_forms import ACTION_LABELS
 from tests.probe_world import body_from, changed, client_as, row_counts
-
-# ---------------------------------------------------------------- TEMPORARY: delete after merge
-# Failures the fuzz finds today that other branches of issue 10 fix:
-# (form or endpoint or "*", check, kind of input or "*") -> the issue-10 point it belongs to.
-# The lead deletes this list after merging points 1-9 and looks at what still fails.
-PENDING_ELSEWHERE: dict[tuple[str, str, str], str] = {
-    # 9999-12-31 as a new deadline: OverflowError in the deadline arithmetic (500).
-    ("*", "5xx", "extreme-date"): "point 1: dates out of range",
-    # 100,000 characters of reason, note, report or description are saved and shown.
-    ("*", "unbounded-text", "long"): "point 5: no length limits",
-    # /kommuner/?q=a%00b and /oppslag/helsepersonell/?q=a%00b: DataError on PostgreSQL (500).
-    ("municipality_list", "5xx", "nul"): "point 4: raw input reaching the database",
-    ("personnel_lookup", "5xx", "nul"): "point 4: raw input reaching the database",
-}
-# ----------------------------------------------------------------------------------------------
 
 FORM_MODULES = [
     "orders.forms",
@@ -74,6 +59,9 @@ FORM_KWARGS = {
     "orders.forms.DecideAppealForm": lambda w: {"appeal": w.A.appeal},
     "orders.forms.DeadlineFilterForm": lambda w: {},
     "orders.forms.CaseListFilterForm": lambda w: {},
+    "orders.forms.MunicipalitySearchForm": lambda w: {},
+    "orders.forms.PersonnelLookupForm": lambda w: {},
+    "orders.measure_forms.SubmittedOnce": lambda w: {},
     "orders.measure_forms.MeasureForm": lambda w: {"measure": w.A.course_measure},
     "orders.measure_forms.EnrolForm": lambda w: {"measure": w.A.course_measure},
     "orders.measure_forms.AcceptTermsForm": lambda w: {"measure": w.A.course_measure},
@@ -86,14 +74,14 @@ FORM_KWARGS = {
     "orders.measure_forms.SessionForm": lambda w: {"measure": w.A.supervision_measure},
     "orders.measure_forms.ReportForm": lambda w: {"measure": w.A.supervision_measure},
     "orders.measure_forms.DocumentForm": lambda w: {"measure": w.A.course_measure},
-    "orders.audit_forms.AuditSearchForm": lambda w: {"actions": list(ACTION_LABELS)},
+    "orders.audit_forms.AuditSearchForm": lambda w: {"actions": list(Action.values)},
     "courses.forms.CatalogFilterForm": lambda w: {},
     "courses.forms.CourseForm": lambda w: {},
     "municipalities.forms.AppointForm": lambda w: {"roles": list(Appointment.Role)},
     "municipalities.forms.EndAppointmentForm": lambda w: {},
 }
 
-# The nasty inputs, each with the kind of trouble it is (for PENDING_ELSEWHERE and reports).
+# The nasty inputs, each with the kind of trouble it is (for reports).
 NASTY = {
     "long": "x" * 100_000,
     "long-words": "Lang tekst " * 9_000,
@@ -191,25 +179,10 @@ class Failure:
         return f"{self.where} [{self.check}; {', '.join(sorted(self.kinds))}]: {self.detail}"
 
 
-def _pending(failure: Failure) -> str | None:
-    for (where, check, kind), reason in PENDING_ELSEWHERE.items():
-        if (
-            where in ("*", failure.where)
-            and check == failure.check
-            and (kind == "*" or kind in failure.kinds)
-        ):
-            return reason
-    return None
-
-
 def report(failures: list[Failure]):
-    new = [f for f in failures if _pending(f) is None]
-    if new:
-        shown = "\n".join(str(f)[:600] for f in new[:40])
-        pytest.fail(f"{len(new)} problem(s):\n{shown}", pytrace=False)
     if failures:
-        reasons = sorted({_pending(f) for f in failures})
-        pytest.xfail("pending elsewhere in issue 10: " + "; ".join(reasons))
+        shown = "\n".join(str(f)[:600] for f in failures[:40])
+        pytest.fail(f"{len(failures)} problem(s):\n{shown}", pytrace=False)
 
 
 # ---------------------------------------------------------------------------- discovery
