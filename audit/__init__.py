@@ -61,7 +61,7 @@ def record(
         target_type, target_id = target._meta.label_lower, str(target.pk)
     capacity = capacity or Capacity()
     try:
-        return chain.append(
+        event = chain.append(
             user=user,
             role=capacity.role,
             organisation=capacity.organisation[:200],
@@ -74,6 +74,10 @@ def record(
             ip_address=(request.META.get("REMOTE_ADDR") or None) if request else None,
             detail=detail[:500],
         )
+        if request is not None:
+            # The refusal handlers (404/403) log only what no view has logged already.
+            request.access_logged = True
+        return event
     except DatabaseError as error:
         logger.exception("Access event %s on %s could not be written", action, target_type)
         raise AuditWriteFailed(action) from error

@@ -34,6 +34,8 @@ class Action(models.TextChoices):
     APPOINT = "appoint", _("Opened the form to appoint someone")
     END_APPOINTMENT = "end_appointment", _("Opened the form to end an appointment")
     EDIT_COURSE = "edit_course", _("Opened the form to edit the course catalog")
+    # A page that no view logged: a URL that matches nothing, or an object outside any case.
+    OPEN_PAGE = "open_page", _("Opened a page")
 
 
 REFUSED = {
@@ -62,6 +64,7 @@ REFUSED = {
     Action.APPOINT: _("Refused attempt to appoint someone"),
     Action.END_APPOINTMENT: _("Refused attempt to end an appointment"),
     Action.EDIT_COURSE: _("Refused attempt to edit the course catalog"),
+    Action.OPEN_PAGE: _("Asked for a page that does not exist or is not theirs"),
 }
 
 

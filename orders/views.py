@@ -1,5 +1,6 @@
 """Pages of the order: thin views that parse a form, call a service or selector, render."""
 
+import re
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -605,11 +606,39 @@ def bad_request(request, exception=None):
 
 
 def permission_denied(request, exception=None):
+    _log_unlogged_refusal(request)
     return render(request, "403.html", status=403)
 
 
 def page_not_found(request, exception=None):
+    _log_unlogged_refusal(request)
     return render(request, "404.html", status=404)
+
+
+# What of a refused path the log keeps: printable characters only (a NUL cannot be stored).
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _log_unlogged_refusal(request):
+    """Every refusal is logged: a signed-in user's 404 or 403 that no view has logged yet (a
+    URL that matches no page, such as /kommuner/%00/, or an object outside any case) is logged
+    as a refused look at that path. Nothing is shown either way, so a log that cannot be
+    written does not turn the answer into an error."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or getattr(request, "access_logged", False):
+        return
+    path = _UNPRINTABLE.sub("?", request.path)
+    try:
+        audit.record(
+            request=request,
+            action=Action.OPEN_PAGE,
+            target=f"path:{path[:50]}",
+            outcome="refused",
+            capacity=access.capacity_outside(user),
+            detail=path,
+        )
+    except audit.AuditWriteFailed:
+        pass
 
 
 def server_error(request):
