@@ -242,7 +242,9 @@ def build_world() -> ProbeWorld:
 @pytest.fixture(scope="module")
 def probe_world(django_db_setup, django_db_blocker, tmp_path_factory):
     """The world, built once per module inside a transaction that is rolled back at the end.
-    Each test's own ``db`` transaction nests inside it as a savepoint."""
+    Each test's own ``db`` transaction nests inside it as a savepoint. Tests using it must ask
+    for ``db`` too: pytest-django runs tests without it after the ones that flush the database
+    (and the catalog seeded by migrations with it)."""
     with (
         django_db_blocker.unblock(),
         override_settings(

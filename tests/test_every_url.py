@@ -503,7 +503,7 @@ WRITE_ROUTES = {
 }
 
 
-def test_the_write_pages_give_their_form_to_the_harness(bodies):
+def test_the_write_pages_give_their_form_to_the_harness(bodies, db):
     missing = sorted(
         r.name for r in ROUTES if r.name in WRITE_ROUTES and not bodies.get(r.route)
     )
