@@ -354,13 +354,22 @@ def capacity_on(user, order) -> Capacity:
     if covering is not None:
         # Helsetilsynet, the statsforvalter that covers the municipality, or a stand-in.
         return Capacity(Role.CASEWORKER, covering.name, authority_id)
-    supervised = Measure.objects.filter(order=order, supervisor__user=user).select_related(
-        "supervisor__gp_office"
+    supervisor = _supervisor_capacity(Measure.objects.filter(order=order), user, authority_id)
+    return supervisor or Capacity(Role.NONE, "", authority_id)
+
+
+def _supervisor_capacity(measures, user, authority_id) -> Capacity | None:
+    """A supervisor of one of ``measures`` acts as such, for their GP office."""
+    measure = (
+        measures.filter(supervisor__user=user)
+        .select_related("supervisor__gp_office")
+        .order_by("pk")
+        .first()
     )
-    for measure in supervised[:1]:
-        office = measure.supervisor.gp_office
-        return Capacity(Role.SUPERVISOR, office.name if office else "", authority_id)
-    return Capacity(Role.NONE, "", authority_id)
+    if measure is None:
+        return None
+    office = measure.supervisor.gp_office
+    return Capacity(Role.SUPERVISOR, office.name if office else "", authority_id)
 
 
 def capacity_outside(user, probed=None) -> Capacity:
@@ -370,17 +379,9 @@ def capacity_outside(user, probed=None) -> Capacity:
     cannot see. The event is overseen by the probed case's authority, when there is one."""
     capacity = capacity_of(user)
     if capacity.role in (Role.HEALTH_PERSONNEL, Role.NONE):
-        measure = (
-            Measure.objects.filter(supervisor__user=user)
-            .select_related("supervisor__gp_office")
-            .order_by("pk")
-            .first()
+        capacity = (
+            _supervisor_capacity(Measure.objects.all(), user, capacity.authority_id) or capacity
         )
-        if measure is not None:
-            office = measure.supervisor.gp_office
-            capacity = Capacity(
-                Role.SUPERVISOR, office.name if office else "", capacity.authority_id
-            )
     if probed is not None:
         capacity = Capacity(capacity.role, capacity.organisation, probed.issuing_authority_id)
     return capacity

@@ -59,7 +59,7 @@ def visible_order(request, pk, action=Action.VIEW_CASE) -> Order:
         raise
 
 
-def log_refused_probe(request, action, target, *, order_pk=None):
+def log_refused_probe(request, action, target, *, order_pk=None, detail=""):
     """A refused look at something that may belong to a case the user does not see: logged on
     that case (if it exists), under its issuing authority."""
     probed_case = None
@@ -74,6 +74,7 @@ def log_refused_probe(request, action, target, *, order_pk=None):
         outcome="refused",
         case=probed_case,
         capacity=capacity,
+        detail=detail,
     )
 
 
@@ -629,14 +630,7 @@ def _log_unlogged_refusal(request):
         return
     path = _UNPRINTABLE.sub("?", request.path)
     try:
-        audit.record(
-            request=request,
-            action=Action.OPEN_PAGE,
-            target=f"path:{path[:50]}",
-            outcome="refused",
-            capacity=access.capacity_outside(user),
-            detail=path,
-        )
+        log_refused_probe(request, Action.OPEN_PAGE, f"path:{path[:50]}", detail=path)
     except audit.AuditWriteFailed:
         pass
 
