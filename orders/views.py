@@ -1,6 +1,5 @@
 """Pages of the order: thin views that parse a form, call a service or selector, render."""
 
-import re
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -19,6 +18,7 @@ from viewflow.workflow.status import PROCESS
 
 import audit
 from audit import Action
+from config.forms import CONTROL_CHARACTERS
 from municipalities.access import may_appoint, overseen_municipalities
 from municipalities.models import Appointment, HealthPersonnel
 from municipalities.selectors import caseworkers_of, register_of
@@ -616,10 +616,6 @@ def page_not_found(request, exception=None):
     return render(request, "404.html", status=404)
 
 
-# What of a refused path the log keeps: printable characters only (a NUL cannot be stored).
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
-
-
 def _log_unlogged_refusal(request):
     """Every refusal is logged: a signed-in user's 404 or 403 that no view has logged yet (a
     URL that matches no page, such as /kommuner/%00/, or an object outside any case) is logged
@@ -628,7 +624,8 @@ def _log_unlogged_refusal(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated or getattr(request, "access_logged", False):
         return
-    path = _UNPRINTABLE.sub("?", request.path)
+    # What of the path the log keeps: no control characters (a NUL cannot be stored).
+    path = CONTROL_CHARACTERS.sub("?", request.path)
     try:
         log_refused_probe(request, Action.OPEN_PAGE, f"path:{path[:50]}", detail=path)
     except audit.AuditWriteFailed:
