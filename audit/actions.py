@@ -34,6 +34,20 @@ class Action(models.TextChoices):
     APPOINT = "appoint", _("Opened the form to appoint someone")
     END_APPOINTMENT = "end_appointment", _("Opened the form to end an appointment")
     EDIT_COURSE = "edit_course", _("Opened the form to edit the course catalog")
+    # Logging in and out, and how people are brought in (municipalities: login, OIDC,
+    # invitations). A refused LOGIN is a failed login; no password or token is ever recorded.
+    LOGIN = "login", _("Logged in")
+    LOGOUT = "logout", _("Logged out")
+    LOCKOUT = "lockout", _("The account was locked after repeated failed logins")
+    UNLOCK = "unlock", _("Opened a locked account")
+    SESSION_END = "session_end", _("The session ended")
+    INVITATION_SEND = "invitation_send", _("Sent an invitation")
+    INVITATION_USE = "invitation_use", _("Used an invitation")
+    INVITATION_REVOKE = "invitation_revoke", _("Revoked an invitation")
+    PASSWORD_RESET_REQUEST = "password_reset_request", _("Asked for a password reset")
+    PASSWORD_RESET = "password_reset", _("Set a new password")
+    TWO_FACTOR = "two_factor", _("Confirmed a two-factor code")
+    TWO_FACTOR_ENROL = "two_factor_enrol", _("Set up two-factor login")
     # A page that no view logged: a URL that matches nothing, or an object outside any case.
     OPEN_PAGE = "open_page", _("Opened a page")
 
@@ -64,6 +78,18 @@ REFUSED = {
     Action.APPOINT: _("Refused attempt to appoint someone"),
     Action.END_APPOINTMENT: _("Refused attempt to end an appointment"),
     Action.EDIT_COURSE: _("Refused attempt to edit the course catalog"),
+    Action.LOGIN: _("Failed login"),
+    Action.LOGOUT: _("Refused logout"),
+    Action.LOCKOUT: _("Login refused: the account is locked"),
+    Action.UNLOCK: _("Refused attempt to open a locked account"),
+    Action.SESSION_END: _("The session was ended"),
+    Action.INVITATION_SEND: _("Refused attempt to send an invitation"),
+    Action.INVITATION_USE: _("Refused use of an invitation"),
+    Action.INVITATION_REVOKE: _("Refused attempt to revoke an invitation"),
+    Action.PASSWORD_RESET_REQUEST: _("Refused password reset request"),
+    Action.PASSWORD_RESET: _("Refused password reset (invalid or used link)"),
+    Action.TWO_FACTOR: _("Wrong two-factor code"),
+    Action.TWO_FACTOR_ENROL: _("Refused attempt to set up two-factor login"),
     Action.OPEN_PAGE: _("Asked for a page that does not exist or is not theirs"),
 }
 

@@ -26,3 +26,16 @@ class MunicipalityNumber:
 
     def to_url(self, value):
         return str(value)
+
+
+class InvitationToken:
+    """An invitation link's token: URL-safe base64 of 32 random bytes (43 characters); with
+    room for a longer one, but nothing that is not base64url."""
+
+    regex = "[A-Za-z0-9_-]{20,100}"
+
+    def to_python(self, value):
+        return value
+
+    def to_url(self, value):
+        return str(value)

@@ -163,6 +163,15 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "palegg@localhost")
 
 PAGE_SIZE = 25
 
+# Login. Local accounts (user name and password) only where the deployment allows them; on in
+# the demo. Administrators and security officers who log in with a password must use TOTP.
+LOCAL_ACCOUNTS = _env_bool("PALEGG_LOCAL_ACCOUNTS", True)
+# An invitation link works once, for this many days.
+INVITATION_DAYS = int(os.environ.get("PALEGG_INVITATION_DAYS", 7))
+# A session ends after this long without a request, and in any case this long after login.
+SESSION_IDLE_MINUTES = int(os.environ.get("PALEGG_SESSION_IDLE_MINUTES", 30))
+SESSION_MAX_HOURS = int(os.environ.get("PALEGG_SESSION_MAX_HOURS", 10))
+
 # Deadlines and reminders (issue the scheduled command `manage.py run_deadlines` every few minutes).
 PLANNING_DAYS = int(os.environ.get("PALEGG_PLANNING_DAYS", 30))
 REMINDER_DAYS_BEFORE = int(os.environ.get("PALEGG_REMINDER_DAYS_BEFORE", 3))

@@ -5,13 +5,15 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, register_converter
 from django.views.generic import RedirectView
 
-from config.converters import DatabaseId, MunicipalityNumber
+from config.converters import DatabaseId, InvitationToken, MunicipalityNumber
 
 # The apps' URLs use only these (never <str:...>): a value of another shape is a 404.
 # <id:pk>: a primary key that fits the database.
 register_converter(DatabaseId, "id")
 # <municipality:number>: a kommunenummer.
 register_converter(MunicipalityNumber, "municipality")
+# <invitation:token>: an invitation link's one-time token.
+register_converter(InvitationToken, "invitation")
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="orders:my_tasks", permanent=False)),

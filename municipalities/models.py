@@ -314,3 +314,92 @@ class MunicipalityUserObjectPermission(UserObjectPermissionBase):
 
 class MunicipalityGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(Municipality, on_delete=models.CASCADE)
+
+
+class LoginIdentity(models.Model):
+    """An OpenID Connect login bound to a user: which configured provider, and the subject
+    (``sub``) it names the person by. Never the fødselsnummer: a ``pid`` claim is read for
+    nothing and stored nowhere."""
+
+    user = models.ForeignKey(
+        User, verbose_name=_("person"), on_delete=models.CASCADE, related_name="login_identities"
+    )
+    provider = models.CharField(_("login provider"), max_length=50)
+    subject = models.CharField(_("subject"), max_length=255)
+    created_at = models.DateTimeField(_("bound"), auto_now_add=True)
+    last_login_at = models.DateTimeField(_("last login"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("login identity")
+        verbose_name_plural = _("login identities")
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "subject"], name="login_identity_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.user} ({self.provider})"
+
+
+class Invitation(models.Model):
+    """A one-time link that lets a person who was appointed, but has no login yet, in: it binds
+    their first OpenID Connect login, or lets them set a password where local accounts are
+    allowed. Only a hash of the link's token is stored."""
+
+    class State(models.TextChoices):
+        SENT = "sent", _("Sent")
+        USED = "used", _("Used")
+        EXPIRED = "expired", _("Expired")
+        REVOKED = "revoked", _("Revoked")
+
+    user = models.ForeignKey(
+        User, verbose_name=_("person"), on_delete=models.PROTECT, related_name="invitations"
+    )
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    email = models.EmailField(_("sent to"), blank=True)
+    created_by = models.ForeignKey(
+        User,
+        verbose_name=_("invited by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("sent"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"))
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+    # How the link was used: "password" or "oidc:<provider>".
+    used_for = models.CharField(_("used for"), max_length=60, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        User,
+        verbose_name=_("revoked by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    objects = HistoryPreservingQuerySet.as_manager()
+    history = history_records()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+
+    def __str__(self):
+        return f"{self.user} – {self.get_state_display()}"
+
+    @property
+    def state(self) -> str:
+        from django.utils import timezone
+
+        if self.used_at is not None:
+            return self.State.USED
+        if self.revoked_at is not None:
+            return self.State.REVOKED
+        if self.expires_at <= timezone.now():
+            return self.State.EXPIRED
+        return self.State.SENT
+
+    def get_state_display(self) -> str:
+        return str(self.State(self.state).label)

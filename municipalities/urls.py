@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import invitation_views, views
 
 app_name = "municipalities"
 
@@ -9,5 +9,6 @@ urlpatterns = [
     path("myndigheter/<id:pk>/utnevn/", views.appoint_to_authority, name="appoint_to_authority"),
     path("kommuner/<municipality:number>/ledere/", views.municipality_leaders, name="municipality_leaders"),
     path("kommuner/<municipality:number>/ledere/utnevn/", views.appoint_leader, name="appoint_leader"),
+    path("invitasjon/<invitation:token>/", invitation_views.open_invitation, name="invitation"),
     path("utnevnelser/<id:pk>/avslutt/", views.end_appointment, name="end_appointment"),
 ]
