@@ -39,3 +39,20 @@ class InvitationToken:
 
     def to_url(self, value):
         return str(value)
+
+
+class OIDCProvider:
+    """The name of a configured OpenID Connect provider (settings.OIDC_PROVIDERS, read at
+    each request): a name that is not configured is simply not found."""
+
+    regex = "[a-z][a-z0-9-]{0,49}"
+
+    def to_python(self, value):
+        from django.conf import settings
+
+        if value not in settings.OIDC_PROVIDERS:
+            raise ValueError(value)
+        return value
+
+    def to_url(self, value):
+        return str(value)

@@ -172,6 +172,95 @@ INVITATION_DAYS = int(os.environ.get("PALEGG_INVITATION_DAYS", 7))
 SESSION_IDLE_MINUTES = int(os.environ.get("PALEGG_SESSION_IDLE_MINUTES", 30))
 SESSION_MAX_HOURS = int(os.environ.get("PALEGG_SESSION_MAX_HOURS", 10))
 
+# OpenID Connect providers (municipalities/oidc.py), named in PALEGG_OIDC_PROVIDERS; each
+# one's settings come from PALEGG_OIDC_<NAME>_*. A provider without them fails at startup.
+OIDC_KINDS = {
+    # HelseID: health personnel; the HPR number and the assurance level come as claims, and
+    # Norsk helsenett requires private_key_jwt client authentication.
+    "helseid": {
+        "scopes": "openid profile helseid://scopes/identity/hpr_number "
+        "helseid://scopes/identity/security_level",
+        "label": "Log in with HelseID",
+        "min_security_level": 4,
+    },
+    # ID-porten: level "high" (BankID, Buypass, Commfides) asked for and then required.
+    "idporten": {
+        "scopes": "openid profile",
+        "label": "Log in with ID-porten",
+        "acr_values": "idporten-loa-high",
+    },
+    "entra": {"scopes": "openid profile email", "label": "Log in with Microsoft Entra ID"},
+    # Any other OpenID Connect provider the organisation uses: its button needs a _LABEL.
+    "generic": {"scopes": "openid profile email", "label": ""},
+}
+
+
+def parse_oidc_providers(environ) -> dict:
+    """{name: settings} from the environment; raises ImproperlyConfigured with what is wrong,
+    so a half-configured provider stops the server from starting instead of failing at login."""
+    import re
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    names = [n.strip() for n in environ.get("PALEGG_OIDC_PROVIDERS", "").split(",") if n.strip()]
+    providers = {}
+    for name in names:
+        if not re.fullmatch(r"[a-z][a-z0-9-]{0,49}", name):
+            raise ImproperlyConfigured(
+                f"PALEGG_OIDC_PROVIDERS: {name!r} is not a provider name (a-z, 0-9, -; "
+                "at most 50 characters, starting with a letter)."
+            )
+        prefix = f"PALEGG_OIDC_{name.upper().replace('-', '_')}_"
+
+        def get(key, default="", prefix=prefix):
+            return environ.get(prefix + key, default).strip()
+
+        kind = get("KIND", name if name in OIDC_KINDS else "")
+        if kind not in OIDC_KINDS:
+            raise ImproperlyConfigured(
+                f"{prefix}KIND must be one of {', '.join(OIDC_KINDS)} (got {kind!r})."
+            )
+        defaults = OIDC_KINDS[kind]
+        issuer = get("ISSUER").rstrip("/")
+        client_id = get("CLIENT_ID")
+        for key, value in (("ISSUER", issuer), ("CLIENT_ID", client_id)):
+            if not value:
+                raise ImproperlyConfigured(f"{prefix}{key} is required for provider {name!r}.")
+        if not re.match(r"https?://", issuer):
+            raise ImproperlyConfigured(f"{prefix}ISSUER must be an http(s) URL.")
+        secret, key_file = get("CLIENT_SECRET"), get("PRIVATE_KEY_FILE")
+        if bool(secret) == bool(key_file):
+            raise ImproperlyConfigured(
+                f"Provider {name!r}: set exactly one of {prefix}CLIENT_SECRET "
+                f"(client_secret_post) and {prefix}PRIVATE_KEY_FILE (private_key_jwt)."
+            )
+        if kind == "helseid" and not key_file:
+            raise ImproperlyConfigured(
+                f"HelseID requires private_key_jwt: set {prefix}PRIVATE_KEY_FILE."
+            )
+        if key_file and not os.access(key_file, os.R_OK):
+            raise ImproperlyConfigured(f"{prefix}PRIVATE_KEY_FILE {key_file!r} cannot be read.")
+        label = get("LABEL") or defaults["label"]
+        if not label:
+            raise ImproperlyConfigured(f"{prefix}LABEL is required for a generic provider.")
+        providers[name] = {
+            "name": name,
+            "kind": kind,
+            "issuer": issuer,
+            "client_id": client_id,
+            "client_secret": secret,
+            "private_key_file": key_file,
+            "key_id": get("KEY_ID"),
+            "scopes": get("SCOPES") or defaults["scopes"],
+            "label": label,
+            "acr_values": get("ACR_VALUES") or defaults.get("acr_values", ""),
+            "min_security_level": defaults.get("min_security_level"),
+        }
+    return providers
+
+
+OIDC_PROVIDERS = parse_oidc_providers(os.environ)
+
 # Deadlines and reminders (issue the scheduled command `manage.py run_deadlines` every few minutes).
 PLANNING_DAYS = int(os.environ.get("PALEGG_PLANNING_DAYS", 30))
 REMINDER_DAYS_BEFORE = int(os.environ.get("PALEGG_REMINDER_DAYS_BEFORE", 3))
