@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import pytest
 from django.contrib.auth import SESSION_KEY
 from django.db import transaction
+from django.test import override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RoutePattern
 
@@ -36,6 +37,7 @@ PARAM_KINDS = {
     "measure_pk": "measure",
     "meeting_pk": "meeting",
     "number": "municipality",
+    "provider": "oidc_provider",
 }
 PK_KINDS = {
     "orders:notification": "notification",
@@ -52,6 +54,8 @@ CONVERTER_JUNK = {
     "DatabaseId": ["0", "9" * 18],
     # Four digits by shape; none of these is a municipality.
     "MunicipalityNumber": ["0000", "9999"],
+    # Shaped like a provider name, but not one that is configured.
+    "OIDCProvider": ["nosuchprovider", "a" + "9" * 49],
     "StringConverter": ["%00", "a%00b", "%ff%fe", "x" * 300],
     "IntConverter": ["0", "9" * 30],
 }
@@ -87,7 +91,24 @@ LEVELS = {
 }
 USERS = list(LEVELS)
 # The course catalog is shared: everyone may look, only administrators may change it.
-SHARED_KINDS = {"course"}
+SHARED_KINDS = {"course", "oidc_provider"}
+# The OpenID Connect provider the harness configures: its issuer does not answer (nothing
+# listens on port 9), so the login start and its callback show their refusal pages.
+PROBE_OIDC_PROVIDERS = {
+    "helseid": {
+        "name": "helseid",
+        "kind": "helseid",
+        "issuer": "http://127.0.0.1:9",
+        "client_id": "probe",
+        "client_secret": "",
+        "private_key_file": "/nonexistent.pem",
+        "key_id": "",
+        "scopes": "openid",
+        "label": "Log in with HelseID",
+        "acr_values": "",
+        "min_security_level": 4,
+    }
+}
 SUPERVISION_ACTIONS = {"arrange", "session", "report"}
 
 
@@ -169,6 +190,8 @@ def value_of(side: Side, kind: str, route: Route):
         return (side.supervision_measure if supervision else side.course_measure).pk
     if kind == "municipality":
         return side.municipality.number
+    if kind == "oidc_provider":
+        return "helseid"
     if kind == "course":
         return side.order.measures.get(kind="course").course_id
     return {
@@ -395,6 +418,12 @@ def report(failures: list[Failure]):
 
 
 # ---------------------------------------------------------------------------- tests
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _oidc_provider_configured():
+    with override_settings(OIDC_PROVIDERS=PROBE_OIDC_PROVIDERS):
+        yield
 
 
 @pytest.fixture(autouse=True)
