@@ -175,8 +175,9 @@ SESSION_MAX_HOURS = int(os.environ.get("PALEGG_SESSION_MAX_HOURS", 10))
 # OpenID Connect providers (municipalities/oidc.py), named in PALEGG_OIDC_PROVIDERS; each
 # one's settings come from PALEGG_OIDC_<NAME>_*. A provider without them fails at startup.
 OIDC_KINDS = {
-    # HelseID: health personnel; the HPR number and the assurance level come as claims, and
-    # Norsk helsenett requires private_key_jwt client authentication.
+    # HelseID: health personnel; the HPR number and the assurance level come as claims.
+    # Norsk helsenett's HelseID requires private_key_jwt (_PRIVATE_KEY_FILE); a client secret
+    # is allowed here only so that a local test provider can stand in for it.
     "helseid": {
         "scopes": "openid profile helseid://scopes/identity/hpr_number "
         "helseid://scopes/identity/security_level",
@@ -233,10 +234,6 @@ def parse_oidc_providers(environ) -> dict:
             raise ImproperlyConfigured(
                 f"Provider {name!r}: set exactly one of {prefix}CLIENT_SECRET "
                 f"(client_secret_post) and {prefix}PRIVATE_KEY_FILE (private_key_jwt)."
-            )
-        if kind == "helseid" and not key_file:
-            raise ImproperlyConfigured(
-                f"HelseID requires private_key_jwt: set {prefix}PRIVATE_KEY_FILE."
             )
         if key_file and not os.access(key_file, os.R_OK):
             raise ImproperlyConfigured(f"{prefix}PRIVATE_KEY_FILE {key_file!r} cannot be read.")

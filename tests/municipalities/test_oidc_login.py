@@ -198,13 +198,6 @@ def test_settings_give_each_kind_its_defaults(oidc_server, client_key):
         ({"PALEGG_OIDC_ENTRA_CLIENT_SECRET": ""}, "exactly one of"),
         ({"PALEGG_OIDC_HELSEID_PRIVATE_KEY_FILE": "/nonexistent.pem"}, "cannot be read"),
         (
-            {
-                "PALEGG_OIDC_HELSEID_PRIVATE_KEY_FILE": "",
-                "PALEGG_OIDC_HELSEID_CLIENT_SECRET": "s",
-            },
-            "HelseID requires private_key_jwt",
-        ),
-        (
             {"PALEGG_OIDC_ENTRA_KIND": "generic"},
             "PALEGG_OIDC_ENTRA_LABEL is required",
         ),
