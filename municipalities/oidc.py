@@ -138,7 +138,11 @@ def _get_json(url: str, *, method="GET", data=None) -> dict:
     answers garbage is a refusal page, never a 500."""
     try:
         response = requests.request(
-            method, url, data=data, timeout=HTTP_TIMEOUT, allow_redirects=False,
+            method,
+            url,
+            data=data,
+            timeout=HTTP_TIMEOUT,
+            allow_redirects=False,
             headers={"Accept": "application/json"},
         )
         document = response.json() if response.status_code == 200 else None
@@ -321,8 +325,11 @@ def verify_id_token(config: dict, token: dict, nonce: str) -> dict:
                 "iat": {"essential": True},
                 "nonce": {"essential": True, "value": nonce},
             },
-            {"nonce": nonce, "client_id": config["client_id"], "access_token": token.get(
-                "access_token")},
+            {
+                "nonce": nonce,
+                "client_id": config["client_id"],
+                "access_token": token.get("access_token"),
+            },
         )
         claims.validate(leeway=LEEWAY)
     except jose_errors.BadSignatureError:
@@ -364,9 +371,9 @@ def _personnel_login(claims: dict):
         raise LoginRefused("no_hpr")
     personnel = None
     if re.fullmatch(r"\d{7,9}", hpr_number):
-        personnel = HealthPersonnel.objects.select_related("user").filter(
-            hpr_number=hpr_number
-        ).first()
+        personnel = (
+            HealthPersonnel.objects.select_related("user").filter(hpr_number=hpr_number).first()
+        )
     if personnel is None:
         raise LoginRefused("hpr_unknown")
     if personnel.user is not None and not personnel.user.is_active:
@@ -378,9 +385,9 @@ def bind(request, name: str, config: dict, claims: dict):
     """The person this login is: an identity bound before, else the invitation opened in
     this session (spent now), else for HelseID the HPR number; the identity is then bound."""
     subject = claims["sub"]
-    identity = LoginIdentity.objects.select_related("user").filter(
-        provider=name, subject=subject
-    ).first()
+    identity = (
+        LoginIdentity.objects.select_related("user").filter(provider=name, subject=subject).first()
+    )
     if identity is not None:
         user = identity.user
         if not user.is_active:

@@ -100,7 +100,9 @@ class Provider:
             return 400, {"error": "invalid_request", "error_description": "PKCE S256 needed"}
         code = secrets.token_urlsafe(24)
         self.codes[code] = {"params": params, "claims": dict(self.claims)}
-        location = params["redirect_uri"] + "?" + urlencode({"code": code, "state": params["state"]})
+        location = (
+            params["redirect_uri"] + "?" + urlencode({"code": code, "state": params["state"]})
+        )
         return 302, location
 
     def token(self, body):
@@ -114,7 +116,9 @@ class Provider:
         if grant is None or form.get("redirect_uri") != grant["params"]["redirect_uri"]:
             return 400, {"error": "invalid_grant"}
         challenge = (
-            base64.urlsafe_b64encode(hashlib.sha256(form.get("code_verifier", "").encode()).digest())
+            base64.urlsafe_b64encode(
+                hashlib.sha256(form.get("code_verifier", "").encode()).digest()
+            )
             .rstrip(b"=")
             .decode()
         )

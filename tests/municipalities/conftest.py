@@ -20,3 +20,7 @@ def admin(world):
         system=True,
     )
     return user
+
+
+# The OpenID Connect test provider and the settings that point the product at it.
+from tests.municipalities.oidc_support import client_key, oidc_server, provider  # noqa: E402, F401

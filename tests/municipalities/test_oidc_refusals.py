@@ -9,15 +9,12 @@ from audit.models import AccessEvent
 from config.settings import parse_oidc_providers
 from municipalities.models import LoginIdentity
 from tests import factories
-from tests.municipalities.oidc_support import (  # noqa: F401 - fixtures
+from tests.municipalities.oidc_support import (
     assert_refused,
     authorize,
-    client_key,
     environment,
     log_in,
     logged_in_user,
-    oidc_server,
-    provider,
     start,
 )
 

@@ -15,13 +15,10 @@ from joserfc.jwk import ECKey
 
 from municipalities import invitations, oidc
 from tests import factories
-from tests.municipalities.oidc_support import (  # noqa: F401 - fixtures
+from tests.municipalities.oidc_support import (
     assert_refused,
-    client_key,
     log_in,
     logged_in_user,
-    oidc_server,
-    provider,
 )
 
 HPR = "helseid://claims/hpr/hpr_number"
@@ -33,9 +30,7 @@ def gp_claims(world, sub="helseid-lege"):
     return {"sub": sub, HPR: world.gp.hpr_number, LEVEL: "4"}
 
 
-def test_the_private_key_jwt_assertion_is_what_helseid_requires(
-    provider, client_key, world
-):
+def test_the_private_key_jwt_assertion_is_what_helseid_requires(provider, client_key, world):
     public = client_key[0]
     provider.claims = gp_claims(world)
     log_in(Client())
