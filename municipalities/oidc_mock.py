@@ -23,6 +23,20 @@ import requests
 
 STARTUP_SECONDS = 20
 
+# HelseID's scopes and claims (NHN's utviklerportal, "Scopes"): the HPR number and the
+# security level (2, 3 or 4).
+HPR_CLAIM = "helseid://claims/hpr/hpr_number"
+SECURITY_LEVEL_CLAIM = "helseid://claims/identity/security_level"
+HELSEID_SCOPES = (
+    "openid profile helseid://scopes/hpr/hpr_number helseid://scopes/identity/security_level"
+)
+ENTRA_SCOPES = "openid profile email"
+
+
+def helseid_user(sub: str, hpr_number: str, *, level: str = "4", **claims) -> dict:
+    """A HelseID person as their ID token carries them."""
+    return {"sub": sub, HPR_CLAIM: hpr_number, SECURITY_LEVEL_CLAIM: level, **claims}
+
 
 def command(*, host: str, port: int, users: list[dict]) -> list[str]:
     """The mock's command line, with ``users`` (claims, each with a ``sub``) offered as

@@ -7,22 +7,10 @@ from dataclasses import dataclass
 
 from municipalities import oidc_mock
 
-HPR_CLAIM = "helseid://claims/hpr/hpr_number"
-SECURITY_LEVEL_CLAIM = "helseid://claims/identity/security_level"
 # HelseID's claim for the fødselsnummer: the provider sends it, Pålegg must store it nowhere.
 PID_CLAIM = "helseid://claims/identity/pid"
-
-HELSEID_SCOPES = (
-    "openid profile helseid://scopes/identity/hpr_number helseid://scopes/identity/security_level"
-)
-ENTRA_SCOPES = "openid profile email"
 # The mock accepts any secret; Pålegg sends it with client_secret_post.
 CLIENT_SECRET = "mock-accepts-any-secret"
-
-
-def helseid_user(sub: str, hpr_number: str, *, level: str = "4", **claims) -> dict:
-    """A HelseID person as the ID token carries them (HelseID sends the level as a string)."""
-    return {"sub": sub, HPR_CLAIM: hpr_number, SECURITY_LEVEL_CLAIM: level, **claims}
 
 
 def free_port() -> int:

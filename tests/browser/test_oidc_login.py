@@ -24,7 +24,8 @@ from municipalities import invitations
 from municipalities.appointments import appoint
 from municipalities.models import Appointment, Invitation, LoginIdentity, User
 from tests import factories
-from tests.oidc_mock import ENTRA_SCOPES, HELSEID_SCOPES, PID_CLAIM, helseid_user
+from municipalities.oidc_mock import ENTRA_SCOPES, HELSEID_SCOPES, helseid_user
+from tests.oidc_mock import PID_CLAIM
 
 # A synthetic fødselsnummer (not a real one) that HelseID would send along: stored nowhere.
 PID = "01017000999"

@@ -1,13 +1,17 @@
-"""The demo loader: orders in every state, one login per role, and nothing doubled on re-run."""
+"""The demo loader: orders in every state, one login per role, and nothing doubled on re-run; and
+the OpenID Connect demo (make oidc-demo): its provider offers people the demo has."""
 
 from io import StringIO
 
-from django.core.management import call_command
+import pytest
+from django.core.management import CommandError, call_command
 from viewflow.workflow.status import PROCESS
 
 from courses.models import EvidenceDocument
-from municipalities.models import Authority, HealthPersonnel, Municipality, User
+from municipalities.models import Authority, HealthPersonnel, LoginIdentity, Municipality, User
+from municipalities.oidc_mock import HPR_CLAIM, SECURITY_LEVEL_CLAIM
 from orders import selectors
+from orders.management.commands import oidc_demo
 from orders.models import Appeal, Order, Review
 
 
@@ -46,3 +50,31 @@ def test_demo_users_can_log_in_with_the_printed_password(db, client):
     for username in ("saksbehandler.sfoa", "leder.oslo", "lege.oslo"):
         assert client.login(username=username, password=DEMO_PASSWORD)
         assert client.get("/oppgaver/").status_code == 200
+
+
+def test_oidc_demo_offers_the_demo_gp_by_a_registered_hpr_number_and_binds_the_caseworker_once(
+    db,
+):
+    call_command("load_demo", stdout=StringIO())
+    gp_claims, caseworker_claims = oidc_demo.provider_users()
+    gp = HealthPersonnel.objects.get(hpr_number=gp_claims[HPR_CLAIM])
+    assert gp.user.username == "lege.oslo" and gp_claims[SECURITY_LEVEL_CLAIM] == "4"
+    assert Order.objects.filter(health_personnel=gp).exists()
+
+    oidc_demo.bind_caseworker()
+    oidc_demo.bind_caseworker()
+    identity = LoginIdentity.objects.get()
+    assert (identity.provider, identity.subject) == ("entra", caseworker_claims["sub"])
+    assert identity.user.username == "saksbehandler.sfoa"
+    assert identity.user.email == caseworker_claims["email"]
+
+    env = oidc_demo.server_environment("http://127.0.0.1:9400")
+    assert env["PALEGG_OIDC_PROVIDERS"] == "helseid,entra"
+    for name in ("HELSEID", "ENTRA"):
+        assert env[f"PALEGG_OIDC_{name}_ISSUER"] == "http://127.0.0.1:9400"
+        assert env[f"PALEGG_OIDC_{name}_CLIENT_SECRET"]
+
+
+def test_oidc_demo_without_demo_data_says_to_load_it(db):
+    with pytest.raises(CommandError, match="load_demo"):
+        call_command("oidc_demo", stdout=StringIO())
