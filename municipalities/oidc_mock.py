@@ -5,8 +5,8 @@ What the mock does, and what its users rely on:
 - it signs ID tokens with RS256 and a key made at start, published at /jwks;
 - its issuer is the address it was reached at, so Pålegg must reach it at the same address
   the browser does (``http://127.0.0.1:<port>``, not ``localhost``);
-- any client id and any client secret are accepted (use client_secret_post); it has no
-  private_key_jwt;
+- any client id and any client secret are accepted (client_secret_post); private_key_jwt is
+  added and checked against the client's public key (municipalities/oidc_mock_server.py);
 - claims of a predefined user that are not standard OIDC claims (HelseID's
   ``helseid://claims/...``) go into the ID token whatever the scope; standard ones (name,
   email) only with their scope (profile, email);
@@ -18,8 +18,11 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import requests
+
+BASE_DIR = Path(__file__).resolve().parent.parent
 
 STARTUP_SECONDS = 20
 
@@ -31,6 +34,10 @@ HELSEID_SCOPES = (
     "openid profile helseid://scopes/hpr/hpr_number helseid://scopes/identity/security_level"
 )
 ENTRA_SCOPES = "openid profile email"
+# Entra ID with a client secret (the provider accepts any); HelseID with private_key_jwt, as
+# HelseID requires, checked by the provider against the key given to it.
+CLIENT_SECRET = "secret-for-the-local-test-provider"
+KEY_ID = "palegg-local"
 
 
 def helseid_user(sub: str, hpr_number: str, *, level: str = "4", **claims) -> dict:
@@ -38,22 +45,27 @@ def helseid_user(sub: str, hpr_number: str, *, level: str = "4", **claims) -> di
     return {"sub": sub, HPR_CLAIM: hpr_number, SECURITY_LEVEL_CLAIM: level, **claims}
 
 
-def command(*, host: str, port: int, users: list[dict]) -> list[str]:
-    """The mock's command line, with ``users`` (claims, each with a ``sub``) offered as
-    one-click choices on its login page. Nonces are required, as HelseID requires them."""
-    args = [sys.executable, "-m", "oidc_provider_mock", "--host", host, "--port", str(port)]
-    args.append("--require-nonce")
+def command(*, host: str, port: int, users: list[dict], client_key=None) -> list[str]:
+    """The provider's command line (municipalities/oidc_mock_server.py), with ``users``
+    (claims, each with a ``sub``) offered as one-click choices on its login page, nonces
+    required, and private_key_jwt checked against ``client_key`` (a PEM file) if given."""
+    args = [sys.executable, "-m", "municipalities.oidc_mock_server", "--host", host]
+    args += ["--port", str(port)]
     for claims in users:
         args += ["--user-claims", json.dumps(claims)]
+    if client_key:
+        args += ["--client-key", str(client_key)]
     return args
 
 
-def start(*, host: str, port: int, users: list[dict], quiet: bool = True, **popen):
-    """Start the mock and return ``(issuer, process)`` once its discovery document answers."""
+def start(*, host, port, users, client_key=None, quiet=True, **popen):
+    """Start the provider and return ``(issuer, process)`` once its discovery document
+    answers."""
     issuer = f"http://{host}:{port}"
     output = subprocess.DEVNULL if quiet else None
     process = subprocess.Popen(
-        command(host=host, port=port, users=users),
+        command(host=host, port=port, users=users, client_key=client_key),
+        cwd=BASE_DIR,
         env=dict(os.environ, NO_COLOR="1"),
         stdout=output,
         stderr=output,
@@ -91,3 +103,26 @@ def stop(process: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def palegg_environment(issuer: str, key_file, site_url: str = "http://127.0.0.1:8000") -> dict:
+    """The PALEGG_OIDC_* settings that give Pålegg a HelseID-style and an Entra-style button at
+    the local provider (the demo's, and the browser tests' through parse_oidc_providers)."""
+    env = {
+        "PALEGG_OIDC_PROVIDERS": "helseid,entra",
+        "PALEGG_SITE_URL": site_url,
+        "PALEGG_OIDC_HELSEID_PRIVATE_KEY_FILE": str(key_file),
+        "PALEGG_OIDC_HELSEID_KEY_ID": KEY_ID,
+        "PALEGG_OIDC_ENTRA_CLIENT_SECRET": CLIENT_SECRET,
+    }
+    for name, label, scopes in [
+        ("HELSEID", "HelseID (lokal testleverandør)", HELSEID_SCOPES),
+        ("ENTRA", "Entra ID (lokal testleverandør)", ENTRA_SCOPES),
+    ]:
+        env |= {
+            f"PALEGG_OIDC_{name}_ISSUER": issuer,
+            f"PALEGG_OIDC_{name}_CLIENT_ID": f"palegg-local-{name.lower()}",
+            f"PALEGG_OIDC_{name}_SCOPES": scopes,
+            f"PALEGG_OIDC_{name}_LABEL": label,
+        }
+    return env

@@ -114,13 +114,16 @@ def artifacts_dir():
 
 
 @pytest.fixture(scope="module")
-def oidc_provider(request):
+def oidc_provider(request, tmp_path_factory):
     """A real OpenID Connect provider (oidc-provider-mock) in a server process of its own,
     for the module, offering the people in the test module's ``OIDC_USERS`` (claims with a
-    ``sub``) on its login page. Stopped when the module's tests are done."""
+    ``sub``) on its login page and checking Pålegg's private_key_jwt assertions. Stopped
+    when the module's tests are done."""
     from tests import oidc_mock
 
-    provider = oidc_mock.start(getattr(request.module, "OIDC_USERS", []))
+    provider = oidc_mock.start(
+        getattr(request.module, "OIDC_USERS", []), tmp_path_factory.mktemp("oidc")
+    )
     yield provider
     provider.stop()
 

@@ -20,11 +20,12 @@ from django.utils.translation import gettext
 
 from audit.actions import Action
 from audit.models import AccessEvent
+from config.settings import parse_oidc_providers
 from municipalities import invitations
 from municipalities.appointments import appoint
 from municipalities.models import Appointment, Invitation, LoginIdentity, User
+from municipalities.oidc_mock import helseid_user
 from tests import factories
-from municipalities.oidc_mock import ENTRA_SCOPES, HELSEID_SCOPES, helseid_user
 from tests.oidc_mock import PID_CLAIM
 
 # A synthetic fødselsnummer (not a real one) that HelseID would send along: stored nowhere.
@@ -52,12 +53,10 @@ OIDC_USERS = [
 
 @pytest.fixture
 def providers(settings, live_server, oidc_provider):
-    """Pålegg configured with a HelseID and an Entra ID provider, both at the mock."""
+    """Pålegg configured, as by its environment, with a HelseID provider (private_key_jwt)
+    and an Entra ID provider (client secret), both at the local provider."""
     settings.SITE_URL = live_server.url
-    settings.OIDC_PROVIDERS = {
-        "helseid": oidc_provider.provider(kind="helseid", label="HelseID", scopes=HELSEID_SCOPES),
-        "entra": oidc_provider.provider(kind="entra", label="Entra ID", scopes=ENTRA_SCOPES),
-    }
+    settings.OIDC_PROVIDERS = parse_oidc_providers(oidc_provider.environment(live_server.url))
     return oidc_provider
 
 

@@ -7,7 +7,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from viewflow.workflow.status import PROCESS
 
+from config.settings import parse_oidc_providers
 from courses.models import EvidenceDocument
+from municipalities import oidc_mock
 from municipalities.models import Authority, HealthPersonnel, LoginIdentity, Municipality, User
 from municipalities.oidc_mock import HPR_CLAIM, SECURITY_LEVEL_CLAIM
 from orders import selectors
@@ -53,8 +55,9 @@ def test_demo_users_can_log_in_with_the_printed_password(db, client):
 
 
 def test_oidc_demo_offers_the_demo_gp_by_a_registered_hpr_number_and_binds_the_caseworker_once(
-    db,
+    db, settings, tmp_path
 ):
+    settings.VAR_DIR = tmp_path
     call_command("load_demo", stdout=StringIO())
     gp_claims, caseworker_claims = oidc_demo.provider_users()
     gp = HealthPersonnel.objects.get(hpr_number=gp_claims[HPR_CLAIM])
@@ -68,11 +71,14 @@ def test_oidc_demo_offers_the_demo_gp_by_a_registered_hpr_number_and_binds_the_c
     assert identity.user.username == "saksbehandler.sfoa"
     assert identity.user.email == caseworker_claims["email"]
 
-    env = oidc_demo.server_environment("http://127.0.0.1:9400")
-    assert env["PALEGG_OIDC_PROVIDERS"] == "helseid,entra"
-    for name in ("HELSEID", "ENTRA"):
-        assert env[f"PALEGG_OIDC_{name}_ISSUER"] == "http://127.0.0.1:9400"
-        assert env[f"PALEGG_OIDC_{name}_CLIENT_SECRET"]
+    # The server's settings accept the demo's environment: HelseID with private_key_jwt.
+    env = oidc_mock.palegg_environment("http://127.0.0.1:9400", oidc_demo.client_key())
+    providers = parse_oidc_providers(env)
+    assert {name: p["kind"] for name, p in providers.items()} == {
+        "helseid": "helseid",
+        "entra": "entra",
+    }
+    assert providers["helseid"]["private_key_file"] and providers["entra"]["client_secret"]
 
 
 def test_oidc_demo_without_demo_data_says_to_load_it(db):

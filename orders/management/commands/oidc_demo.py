@@ -8,9 +8,11 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from joserfc.jwk import RSAKey
 
 from municipalities import oidc_mock
 from municipalities.models import HealthPersonnel, LoginIdentity, User
@@ -23,8 +25,17 @@ SERVER = "127.0.0.1:8000"
 GP_USERNAME, GP_SUB = "lege.oslo", "demo-fastlege-oslo"
 CASEWORKER_USERNAME, CASEWORKER_SUB = "saksbehandler.sfoa", "demo-saksbehandler-sfoa"
 ENTRA = "entra"
-# The mock accepts any client secret; this one only has to be there.
-CLIENT_SECRET = "demo-secret-for-the-local-test-provider"
+
+
+def client_key() -> Path:
+    """The demo's HelseID client key (RS256) for private_key_jwt, made once under var/ and
+    never committed; the provider checks the assertions signed with it."""
+    path = Path(settings.VAR_DIR) / "oidc-demo-client-key.pem"
+    if not path.exists():
+        key = RSAKey.generate_key(2048, parameters={"kid": oidc_mock.KEY_ID})
+        path.write_bytes(key.as_pem(private=True))
+        path.chmod(0o600)
+    return path
 
 
 def provider_users() -> list[dict]:
@@ -52,28 +63,6 @@ def bind_caseworker() -> LoginIdentity:
         defaults={"user": User.objects.get(username=CASEWORKER_USERNAME)},
     )
     return identity
-
-
-def server_environment(issuer: str) -> dict:
-    """PALEGG_OIDC_* for the demo server: both buttons at the local provider."""
-    env = {
-        "PALEGG_OIDC_PROVIDERS": f"helseid,{ENTRA}",
-        "PALEGG_SITE_URL": f"http://{SERVER}",
-        # The local provider speaks plain HTTP on the loopback interface.
-        "AUTHLIB_INSECURE_TRANSPORT": "1",
-    }
-    for name, label, scopes in [
-        ("HELSEID", "HelseID (lokal testleverandør)", oidc_mock.HELSEID_SCOPES),
-        ("ENTRA", "Entra ID (lokal testleverandør)", oidc_mock.ENTRA_SCOPES),
-    ]:
-        env |= {
-            f"PALEGG_OIDC_{name}_ISSUER": issuer,
-            f"PALEGG_OIDC_{name}_CLIENT_ID": f"palegg-demo-{name.lower()}",
-            f"PALEGG_OIDC_{name}_CLIENT_SECRET": CLIENT_SECRET,
-            f"PALEGG_OIDC_{name}_SCOPES": scopes,
-            f"PALEGG_OIDC_{name}_LABEL": label,
-        }
-    return env
 
 
 def _stop_group(process: subprocess.Popen) -> None:
@@ -104,6 +93,7 @@ class Command(BaseCommand):
         except (HealthPersonnel.DoesNotExist, User.DoesNotExist) as missing:
             raise CommandError("No demo data: run `manage.py load_demo` first.") from missing
         bind_caseworker()
+        key_file = client_key()
         # A terminal's Ctrl-C reaches this process only (the children have sessions of their
         # own, so none is left behind); SIGTERM and a closed terminal stop it the same way. Set
         # explicitly: a shell starting this in the background would have SIGINT ignored.
@@ -111,7 +101,7 @@ class Command(BaseCommand):
             signal.signal(stop_signal, _interrupt)
         try:
             issuer, provider = oidc_mock.start(
-                host=HOST, port=PORT, users=users, start_new_session=True
+                host=HOST, port=PORT, users=users, client_key=key_file, start_new_session=True
             )
         except RuntimeError as failed:
             raise CommandError(f"{failed} (is port {PORT} in use?)") from failed
@@ -119,7 +109,7 @@ class Command(BaseCommand):
         try:
             server = subprocess.Popen(
                 [sys.executable, str(settings.BASE_DIR / "manage.py"), "runserver", SERVER],
-                env=os.environ | server_environment(issuer),
+                env=os.environ | oidc_mock.palegg_environment(issuer, key_file),
                 start_new_session=True,
             )
             self._explain(issuer)
