@@ -21,7 +21,7 @@ from django.utils.translation import gettext
 from audit.actions import Action
 from audit.models import AccessEvent
 from config.settings import parse_oidc_providers
-from municipalities import invitations
+from municipalities import invitations, oidc
 from municipalities.appointments import appoint
 from municipalities.models import Appointment, Invitation, LoginIdentity, User
 from municipalities.oidc_mock import helseid_user
@@ -141,10 +141,12 @@ def test_gp_logs_in_with_helseid_by_hpr_number_and_sees_exactly_their_orders(
 
 
 @pytest.mark.parametrize(
-    "sub", [UNKNOWN_HPR_SUB, LOW_LEVEL_SUB], ids=["hpr-not-in-register", "security-level-3"]
+    ("sub", "reason"),
+    [(UNKNOWN_HPR_SUB, "hpr_unknown"), (LOW_LEVEL_SUB, "security_level")],
+    ids=["hpr-not-in-register", "security-level-3"],
 )
 def test_helseid_login_without_a_registered_hpr_number_at_level_4_is_refused(
-    browser_world, providers, live_server, offline_page, sub
+    browser_world, providers, live_server, offline_page, sub, reason
 ):
     page = offline_page
     page.goto(f"{live_server.url}/logg-inn/")
@@ -153,13 +155,17 @@ def test_helseid_login_without_a_registered_hpr_number_at_level_4_is_refused(
     with page.expect_navigation(url=f"{live_server.url}/**") as navigation:
         page.click(f'button[name=sub][value="{sub}"]')
 
-    assert 400 <= navigation.value.status < 500
+    assert navigation.value.status == 403
     assert page.locator("html").get_attribute("lang") == "nb"
-    assert page.locator("h1").count() == 1
+    with translation.override("nb"):
+        text = gettext(oidc.REASONS[reason])
+    assert text != oidc.REASONS[reason], "the refusal is not translated"
+    assert page.locator(".error-summary[role=alert]").inner_text() == text
     assert not logged_in(page)
     assert sessions_with_user() == []
     assert not LoginIdentity.objects.exists()
-    assert AccessEvent.objects.filter(action=Action.LOGIN, outcome="refused").count() == 1
+    refusals = AccessEvent.objects.filter(action=Action.LOGIN, outcome="refused")
+    assert list(refusals.values_list("detail", flat=True)) == [reason]
 
 
 def test_new_caseworker_logs_in_through_the_invitation_link_once(
