@@ -1,10 +1,11 @@
-# Pålegg: `make run` for a demo server, `make test` for the whole suite.
+# Pålegg: `make run` for a demo server, `make test` for the whole suite, `make oidc-demo` for the
+# demo with OpenID Connect login at a local test provider.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test install messages lint bench clean
+.PHONY: run oidc-demo demo-data test install messages lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,11 +16,19 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-run: install
+demo-data: install
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py load_reference_data
 	$(BIN)/python manage.py load_demo
+
+run: demo-data
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
+
+# The demo with a local OpenID Connect test provider on 127.0.0.1:9400 (no network needed): a
+# HelseID-style button (the demo GP, found by HPR number) and an Entra-style one (the demo
+# caseworker). Ctrl-C stops both servers.
+oidc-demo: demo-data
+	$(BIN)/python manage.py oidc_demo
 
 # One worker per core. Plain load balancing keeps pytest-django's order on each worker (tests that
 # flush the database, and with it the seeded catalog, run after the rest).

@@ -111,3 +111,26 @@ def browser_world(transactional_db, world):
 def artifacts_dir():
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="module")
+def oidc_provider(request, tmp_path_factory):
+    """A real OpenID Connect provider (oidc-provider-mock) in a server process of its own,
+    for the module, offering the people in the test module's ``OIDC_USERS`` (claims with a
+    ``sub``) on its login page and checking Pålegg's private_key_jwt assertions. Stopped
+    when the module's tests are done."""
+    from tests import oidc_mock
+
+    provider = oidc_mock.start(
+        getattr(request.module, "OIDC_USERS", []), tmp_path_factory.mktemp("oidc")
+    )
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture
+def offline_page(page):
+    """The page, with the mock provider's stylesheet (from a CDN) not fetched: the tests and
+    the demo run with no network."""
+    page.route("https://cdn.jsdelivr.net/**", lambda route: route.abort())
+    return page
