@@ -179,7 +179,7 @@ OIDC_KINDS = {
     # Norsk helsenett's HelseID requires private_key_jwt (_PRIVATE_KEY_FILE); a client secret
     # is allowed here only so that a local test provider can stand in for it.
     "helseid": {
-        "scopes": "openid profile helseid://scopes/identity/hpr_number "
+        "scopes": "openid profile helseid://scopes/hpr/hpr_number "
         "helseid://scopes/identity/security_level",
         "label": "Log in with HelseID",
         "min_security_level": 4,

@@ -125,7 +125,7 @@ def test_the_authorization_request_asks_for_pkce_state_nonce_and_the_scopes(clie
     assert asked["scope"].split() == [
         "openid",
         "profile",
-        "helseid://scopes/identity/hpr_number",
+        "helseid://scopes/hpr/hpr_number",
         "helseid://scopes/identity/security_level",
     ]
     assert asked["redirect_uri"].endswith("/logg-inn/oidc/helseid/callback/")
