@@ -18,6 +18,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 import audit
 
@@ -36,14 +37,14 @@ class InvitationRefused(Exception):
         self.invitation = invitation
 
 
-# Why a link is refused, as the person is told.
+# Why a link is refused, as the person is told (translated where it is shown).
 REASONS = {
-    "unknown": "This invitation link is not valid. Check that the whole link was copied.",
-    "used": "This invitation link has already been used. It works only once.",
-    "expired": "This invitation link has expired.",
-    "revoked": "This invitation has been withdrawn.",
+    "unknown": gettext_noop("This invitation link is not valid. Check that the whole link was copied."),
+    "used": gettext_noop("This invitation link has already been used. It works only once."),
+    "expired": gettext_noop("This invitation link has expired."),
+    "revoked": gettext_noop("This invitation has been withdrawn."),
     # /invitasjon/ opened in a session that has no invitation waiting (or it was spent since).
-    "missing": "No invitation is open in this browser. Open the link from the e-mail again.",
+    "missing": gettext_noop("No invitation is open in this browser. Open the link from the e-mail again."),
 }
 
 
