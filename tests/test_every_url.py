@@ -36,12 +36,17 @@ PARAM_KINDS = {
     "measure_pk": "measure",
     "meeting_pk": "meeting",
     "number": "municipality",
+    # An invitation link is public: whoever holds the token may open it (tested on its own in
+    # tests/municipalities/test_invitations.py); here it must only not leak or write.
+    "token": "invitation_token",
 }
 PK_KINDS = {
     "orders:notification": "notification",
     "municipalities:authority_detail": "authority",
     "municipalities:appoint_to_authority": "authority",
     "municipalities:end_appointment": "appointment",
+    "municipalities:resend_invitation": "invitation",
+    "municipalities:revoke_invitation": "invitation",
     "courses:course_detail": "course",
     "courses:course_edit": "course",
 }
@@ -54,6 +59,8 @@ CONVERTER_JUNK = {
     "MunicipalityNumber": ["0000", "9999"],
     "StringConverter": ["%00", "a%00b", "%ff%fe", "x" * 300],
     "IntConverter": ["0", "9" * 30],
+    # The shape of a token (base64url, 43 characters), but no invitation's.
+    "InvitationToken": ["A" * 43, "-" * 20, "z9_" * 33],
 }
 
 # Who sees what of the two corners (sides A and B) of the world. Not listed: foreign.
@@ -69,6 +76,7 @@ LEVELS = {
         "authority": {"A": ACT},
         "municipality": {"A": ACT},
         "appointment": {"A": ACT},
+        "invitation": {"A": ACT},
         "course": {"A": ACT, "B": ACT},
     },
     "security_officer": {
@@ -87,8 +95,8 @@ LEVELS = {
 }
 USERS = list(LEVELS)
 # The course catalog is shared: everyone may look, only administrators may change it.
-SHARED_KINDS = {"course"}
-SUPERVISION_ACTIONS = {"arrange", "session", "report"}
+SHARED_KINDS = {"course", "invitation_token"}
+SUPERVISION_ACTIONS = {"arrange", "session", "report", "invite", "revoke_invitation"}
 
 
 # ---------------------------------------------------------------------------- discovery
@@ -171,6 +179,8 @@ def value_of(side: Side, kind: str, route: Route):
         return side.municipality.number
     if kind == "course":
         return side.order.measures.get(kind="course").course_id
+    if kind == "invitation_token":
+        return side.invitation_token
     return {
         "order": side.order,
         "task": side.task,
@@ -180,6 +190,7 @@ def value_of(side: Side, kind: str, route: Route):
         "notification": side.notification,
         "authority": side.authority,
         "appointment": side.appointment,
+        "invitation": side.invitation,
     }[kind].pk
 
 
@@ -498,6 +509,7 @@ WRITE_ROUTES = {
     "municipalities:appoint_to_authority",
     "municipalities:appoint_leader",
     "municipalities:end_appointment",
+    "orders:supervisor_invite",
     "courses:course_create",
     "courses:course_edit",
 }
