@@ -168,7 +168,7 @@ def test_a_weak_password_is_refused_by_the_validators_in_norwegian(appointed, cl
     response = set_password(client, link, "123")
     assert response.status_code == 200
     body = response.content.decode()
-    assert 'role="alert"' in body and "Passordet er for kort" in body
+    assert 'role="alert"' in body and "Dette passordet er for vanlig" in body
     assert not response.wsgi_request.user.is_authenticated
     assert Invitation.objects.get(user=user).state == "sent"
 
