@@ -83,5 +83,10 @@ def invitation_page(request):
         login(request, user, backend=MODEL_BACKEND)
         login_method.mark(request, login_method.PASSWORD)
         return redirect("orders:my_tasks")
-    context = {"invitation": invitation, "person": user, "form": form, "providers": provider_buttons()}
+    context = {
+        "invitation": invitation,
+        "person": user,
+        "form": form,
+        "providers": provider_buttons(),
+    }
     return _private(render(request, "registration/invitation.html", context))

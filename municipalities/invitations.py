@@ -39,12 +39,16 @@ class InvitationRefused(Exception):
 
 # Why a link is refused, as the person is told (translated where it is shown).
 REASONS = {
-    "unknown": gettext_noop("This invitation link is not valid. Check that the whole link was copied."),
+    "unknown": gettext_noop(
+        "This invitation link is not valid. Check that the whole link was copied."
+    ),
     "used": gettext_noop("This invitation link has already been used. It works only once."),
     "expired": gettext_noop("This invitation link has expired."),
     "revoked": gettext_noop("This invitation has been withdrawn."),
     # /invitasjon/ opened in a session that has no invitation waiting (or it was spent since).
-    "missing": gettext_noop("No invitation is open in this browser. Open the link from the e-mail again."),
+    "missing": gettext_noop(
+        "No invitation is open in this browser. Open the link from the e-mail again."
+    ),
 }
 
 
@@ -203,9 +207,7 @@ def revoke(*, acting_user, invitation: Invitation, request=None) -> Invitation:
             invitation.revoked_at = timezone.now()
             invitation.revoked_by = acting_user
             invitation.save()
-            _record(
-                audit.Action.INVITATION_REVOKE, invitation, request=request, user=acting_user
-            )
+            _record(audit.Action.INVITATION_REVOKE, invitation, request=request, user=acting_user)
     return invitation
 
 
@@ -253,7 +255,10 @@ def use(invitation: Invitation, *, used_for: str, request=None) -> User:
             current.used_for = used_for[:60]
             current.save()
             _record(
-                audit.Action.INVITATION_USE, current, request=request, user=current.user,
+                audit.Action.INVITATION_USE,
+                current,
+                request=request,
+                user=current.user,
                 detail=used_for,
             )
     if spent:

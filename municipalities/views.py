@@ -211,9 +211,13 @@ def _managed_invitation(request, pk, action):
 def _resend(request, invitation):
     who = {"who": invitation.user}
     if invitations.has_logged_in(invitation.user):
-        messages.warning(request, _("%(who)s has logged in already; no invitation is needed.") % who)
+        messages.warning(
+            request, _("%(who)s has logged in already; no invitation is needed.") % who
+        )
     elif not invitation.user.email:
-        messages.warning(request, _("%(who)s has no e-mail address; no invitation was sent.") % who)
+        messages.warning(
+            request, _("%(who)s has no e-mail address; no invitation was sent.") % who
+        )
     else:
         fresh, _link = invitations.resend(
             acting_user=request.user, invitation=invitation, request=request

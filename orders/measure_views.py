@@ -8,10 +8,10 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.http import Http404
 from django.views.decorators.http import require_http_methods, require_safe
 from viewflow.workflow.exceptions import FlowLockFailed
 
@@ -238,7 +238,8 @@ def _supervisor_login(request, order, measure, allowed, bound):
 def supervisor_invitation(request, pk, measure_pk, action):
     """Send (again) or revoke the named supervisor's invitation; only the municipality, and
     only for a login nobody has used yet. Anything else is a logged refusal and 404."""
-    logged = audit.Action.INVITATION_REVOKE if action == "revoke_invitation" else audit.Action.INVITATION_SEND
+    revoking = action == "revoke_invitation"
+    logged = audit.Action.INVITATION_REVOKE if revoking else audit.Action.INVITATION_SEND
     order, measure = _visible_measure(request, pk, measure_pk, logged)
     back = redirect("orders:measure_detail", pk=order.pk, measure_pk=measure.pk)
     if request.method != "POST":
@@ -247,7 +248,7 @@ def supervisor_invitation(request, pk, measure_pk, action):
         log_access(request, logged, measure, order=order, outcome="refused")
         raise Http404
     login = measure.supervisor.user
-    if action == "revoke_invitation":
+    if revoking:
         for invitation in login.invitations.filter(used_at__isnull=True, revoked_at__isnull=True):
             invitations.revoke(acting_user=request.user, invitation=invitation, request=request)
         messages.success(request, _("The invitation is revoked; its link no longer works."))

@@ -124,9 +124,7 @@ def test_an_existing_user_who_never_logged_in_is_invited_and_one_who_has_is_not(
 
 def test_a_new_municipal_leader_is_invited(world, admin, client_for):
     data = appoint_data(role=Appointment.Role.LEADER, username="leo.leder")
-    response = client_for(admin).post(
-        f"/kommuner/{world.municipality.number}/ledere/utnevn/", data
-    )
+    response = client_for(admin).post(f"/kommuner/{world.municipality.number}/ledere/utnevn/", data)
     assert response.status_code == 302
     assert Invitation.objects.get(user__username="leo.leder").state == "sent"
 
@@ -158,9 +156,7 @@ def test_setting_a_password_logs_in_and_lands_on_the_tasks(appointed, client):
     assert invitation.state == "used" and invitation.used_for == "password"
     user.refresh_from_db()
     assert user.check_password(STRONG)
-    assert AccessEvent.objects.filter(
-        action="invitation_use", outcome="shown", user=user
-    ).exists()
+    assert AccessEvent.objects.filter(action="invitation_use", outcome="shown", user=user).exists()
 
 
 def test_a_weak_password_is_refused_by_the_validators_in_norwegian(appointed, client):

@@ -27,9 +27,7 @@ class Command(BaseCommand):
             user = User.objects.filter(username=username).first()
             if user is None:
                 if not email:
-                    raise CommandError(
-                        f"No user named {username}. To create one, give --email."
-                    )
+                    raise CommandError(f"No user named {username}. To create one, give --email.")
                 personnel = HealthPersonnel.objects.filter(hpr_number=hpr_number).first()
                 if personnel is None:
                     raise CommandError(
