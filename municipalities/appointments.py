@@ -128,12 +128,28 @@ def link_login(*, acting_user, user, hpr_number) -> HealthPersonnel:
     return personnel
 
 
+def new_login(*, username, first_name, last_name, email="") -> User:
+    """A login for someone brought in by an appointment, a command or a leader naming a
+    supervisor: no password (an invitation, or HelseID by HPR number, lets them in)."""
+    user = User(username=username, first_name=first_name, last_name=last_name, email=email)
+    user.set_unusable_password()
+    user.full_clean()
+    user.save()
+    return user
+
+
+def names_from_register(personnel) -> tuple[str, str]:
+    """First and last name from the register's one name field ("Kari Nordmann")."""
+    first, _space, last = personnel.name.rpartition(" ")
+    return first or last, last
+
+
 def ensure_login(*, acting_user, personnel) -> User:
     """The person's login, created (without a password: login is through HelseID) if they have
     none, so a supervisor can see the orders they supervise."""
     if personnel.user_id is not None:
         return personnel.user
-    first, _space, last = personnel.name.rpartition(" ")
+    first, last = names_from_register(personnel)
     with audit.acting_as(acting_user), transaction.atomic():
         # hpr<number>, or hpr<number>-2, … if an unlinked login already has the name.
         base = username = f"hpr{personnel.hpr_number}"
@@ -141,9 +157,7 @@ def ensure_login(*, acting_user, personnel) -> User:
         while User.objects.filter(username=username).exists():
             suffix += 1
             username = f"{base}-{suffix}"
-        user = User(username=username, first_name=first or last, last_name=last)
-        user.set_unusable_password()
-        user.save()
+        user = new_login(username=username, first_name=first, last_name=last)
         personnel.user = user
         personnel.save()
     return user

@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from . import bounds
+from .appointments import new_login
 from .models import Appointment, User
 
 
@@ -39,19 +40,16 @@ class AppointForm(forms.Form):
         return data
 
     def person(self):
-        """The existing user, or a new one without a password (login goes via ID-porten)."""
+        """The existing user, or a new one without a password (an invitation lets them in)."""
         data = self.cleaned_data
         if data["user"] is not None:
             return data["user"]
-        user = User(
+        return new_login(
             username=data["username"],
             first_name=data["first_name"],
             last_name=data["last_name"],
             email=data["email"],
         )
-        user.set_unusable_password()
-        user.save()
-        return user
 
 
 class EndAppointmentForm(forms.Form):

@@ -9,6 +9,7 @@ binds to the person, or by setting a password where local accounts are allowed.
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -17,10 +18,11 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 import audit
 
-from .models import Invitation, User
+from .models import Invitation, LoginIdentity, User
 
 # The session key under which an opened, still valid invitation waits for its first login.
 SESSION_KEY = "palegg_invitation"
@@ -35,12 +37,18 @@ class InvitationRefused(Exception):
         self.invitation = invitation
 
 
-# Why a link is refused, as the person is told.
+# Why a link is refused, as the person is told (translated where it is shown).
 REASONS = {
-    "unknown": "This invitation link is not valid. Check that the whole link was copied.",
-    "used": "This invitation link has already been used. It works only once.",
-    "expired": "This invitation link has expired.",
-    "revoked": "This invitation has been withdrawn.",
+    "unknown": gettext_noop(
+        "This invitation link is not valid. Check that the whole link was copied."
+    ),
+    "used": gettext_noop("This invitation link has already been used. It works only once."),
+    "expired": gettext_noop("This invitation link has expired."),
+    "revoked": gettext_noop("This invitation has been withdrawn."),
+    # /invitasjon/ opened in a session that has no invitation waiting (or it was spent since).
+    "missing": gettext_noop(
+        "No invitation is open in this browser. Open the link from the e-mail again."
+    ),
 }
 
 
@@ -73,6 +81,13 @@ def _send(invitation: Invitation, token: str) -> None:
     )
 
 
+def sent_message(invitation: Invitation) -> str:
+    """What the person who sent it is told (the link itself is never shown on a page)."""
+    return _(
+        "An invitation to log in was e-mailed to %(email)s. The link works for %(days)s days."
+    ) % {"email": invitation.email, "days": settings.INVITATION_DAYS}
+
+
 def _record(action, invitation, *, request=None, user=None, outcome="shown", detail=""):
     audit.record(
         request=request,
@@ -84,13 +99,84 @@ def _record(action, invitation, *, request=None, user=None, outcome="shown", det
     )
 
 
-def issue(*, acting_user, user: User, request=None) -> tuple[Invitation, str]:
+def has_logged_in(user: User) -> bool:
+    """Whether the person has a way in already: a password, a bound OpenID Connect login, or
+    a login on record. Such a person is never sent an invitation."""
+    return (
+        user.has_usable_password()
+        or user.last_login is not None
+        or LoginIdentity.objects.filter(user=user).exists()
+    )
+
+
+def _valid(user: User):
+    return Invitation.objects.filter(
+        user=user, used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    )
+
+
+def needs_invitation(user: User) -> bool:
+    """The one rule for who is sent an invitation on being appointed (or named supervisor):
+    an active person who has never logged in and has no link that still works."""
+    return user.is_active and not has_logged_in(user) and not _valid(user).exists()
+
+
+def invite_if_needed(*, acting_user, user: User, request=None) -> Invitation | None:
+    """Issue an invitation when :func:`needs_invitation` says so and there is an address to
+    send it to; the new invitation, or None."""
+    if not user.email or not needs_invitation(user):
+        return None
+    invitation, _link = issue(acting_user=acting_user, user=user, request=request)
+    return invitation
+
+
+def helseid_configured() -> bool:
+    """Whether health personnel can log in with HelseID here (then by HPR number, with no
+    invitation needed)."""
+    providers = getattr(settings, "OIDC_PROVIDERS", {}) or {}
+    return any((p.get("kind") or name) == "helseid" for name, p in providers.items())
+
+
+@dataclass(frozen=True)
+class Status:
+    """What an appointment or measure page says about a person's way in: ``state`` is one of
+    Invitation.State, or "logged_in" / "none"; ``invitation`` the newest one, if any."""
+
+    state: str
+    invitation: Invitation | None = None
+
+    @property
+    def may_resend(self) -> bool:
+        return self.invitation is not None and self.state != Invitation.State.USED
+
+    @property
+    def may_revoke(self) -> bool:
+        return self.state == Invitation.State.SENT
+
+
+def status_of(user: User, newest: Invitation | None, has_identity: bool) -> Status:
+    """The status, from what a selector loaded in bulk (the newest invitation, and whether a
+    login identity is bound), so that a list of people costs no query per row."""
+    if newest is not None and newest.state == Invitation.State.USED:
+        return Status(Invitation.State.USED, newest)
+    if user.has_usable_password() or user.last_login is not None or has_identity:
+        return Status("logged_in", newest)
+    if newest is None:
+        return Status("none")
+    return Status(newest.state, newest)
+
+
+def issue(*, acting_user, user: User, request=None, email=None) -> tuple[Invitation, str]:
     """Make a new invitation for ``user`` and e-mail it; returns it with its link (the only
     time the link exists outside the e-mail). Earlier unused invitations are revoked, so only
-    the newest link works."""
+    the newest link works. ``email``, when given, becomes the person's address first (a
+    supervisor known only by HPR number has none until their leader gives it)."""
     token = secrets.token_urlsafe(32)
     now = timezone.now()
     with audit.acting_as(acting_user), transaction.atomic():
+        if email is not None and email != user.email:
+            user.email = email
+            user.save(update_fields=["email"])
         for older in Invitation.objects.filter(
             user=user, used_at__isnull=True, revoked_at__isnull=True
         ):
@@ -121,9 +207,7 @@ def revoke(*, acting_user, invitation: Invitation, request=None) -> Invitation:
             invitation.revoked_at = timezone.now()
             invitation.revoked_by = acting_user
             invitation.save()
-            _record(
-                audit.Action.INVITATION_REVOKE, invitation, request=request, user=acting_user
-            )
+            _record(audit.Action.INVITATION_REVOKE, invitation, request=request, user=acting_user)
     return invitation
 
 
@@ -148,7 +232,11 @@ def pending(request) -> Invitation | None:
     if pk is None:
         return None
     invitation = Invitation.objects.select_related("user").filter(pk=pk).first()
-    if invitation is None or invitation.state != Invitation.State.SENT:
+    if (
+        invitation is None
+        or invitation.state != Invitation.State.SENT
+        or not invitation.user.is_active
+    ):
         request.session.pop(SESSION_KEY, None)
         return None
     return invitation
@@ -159,18 +247,23 @@ def use(invitation: Invitation, *, used_for: str, request=None) -> User:
     the person it was for. ``used_for`` is "password" or "oidc:<provider>"."""
     with audit.acting_as(invitation.user), transaction.atomic():
         current = Invitation.objects.select_for_update().get(pk=invitation.pk)
-        spent = current.state != Invitation.State.SENT
+        # A person deactivated since the link was sent is not let in by it either.
+        reason = current.state if current.user.is_active else Invitation.State.REVOKED
+        spent = reason != Invitation.State.SENT
         if not spent:
             current.used_at = timezone.now()
             current.used_for = used_for[:60]
             current.save()
             _record(
-                audit.Action.INVITATION_USE, current, request=request, user=current.user,
+                audit.Action.INVITATION_USE,
+                current,
+                request=request,
+                user=current.user,
                 detail=used_for,
             )
     if spent:
         # Outside the transaction, so that the refusal stays in the log.
-        refuse(request, current.state, current)
+        refuse(request, reason, current)
     if request is not None:
         request.session.pop(SESSION_KEY, None)
     return current.user

@@ -3,10 +3,13 @@
 from django.db.models import Q
 
 from .access import codename
+from .invitations import status_of
 from .models import (
     ACT_FOR_AUTHORITY,
     AuthorityGroupObjectPermission,
     AuthorityUserObjectPermission,
+    Invitation,
+    LoginIdentity,
     User,
 )
 
@@ -66,3 +69,17 @@ def register_of(municipality):
         municipality=municipality, gp_office__isnull=True
     ).order_by("name")
     return list(offices), list(without_office)
+
+
+def invitation_statuses(users) -> dict:
+    """user pk -> invitations.Status for each of ``users``, in two queries however many there
+    are: the appointment and measure pages show each person's way in."""
+    users = list(users)
+    pks = [u.pk for u in users]
+    newest = {}
+    for invitation in Invitation.objects.filter(user__in=pks).order_by(
+        "user_id", "-created_at", "-pk"
+    ):
+        newest.setdefault(invitation.user_id, invitation)
+    bound = set(LoginIdentity.objects.filter(user__in=pks).values_list("user_id", flat=True))
+    return {u.pk: status_of(u, newest.get(u.pk), u.pk in bound) for u in users}

@@ -12,9 +12,9 @@ from django.views.decorators.http import require_http_methods
 
 import audit
 
-from . import access, appointments, selectors
+from . import access, appointments, invitations, selectors
 from .forms import AppointForm, EndAppointmentForm
-from .models import Appointment, Authority, Municipality
+from .models import Appointment, Authority, Invitation, Municipality
 
 AUTHORITY_ROLES = [
     Appointment.Role.CASEWORKER,
@@ -59,9 +59,15 @@ def _field(organisation):
 
 
 def _organisation_context(request, organisation, roles):
+    shown = list(selectors.appointments_of(organisation))
+    statuses = selectors.invitation_statuses({a.user for a in shown if not a.ended_at})
+    may_invite = {r: access.may_appoint(request.user, r, organisation) for r in roles}
+    for a in shown:
+        a.login_status = statuses.get(a.user_id)
+        a.may_invite = may_invite.get(a.role, False)
     return {
         "organisation": organisation,
-        "appointments": list(selectors.appointments_of(organisation)),
+        "appointments": shown,
         "history": list(selectors.appointment_history_of(organisation)[:200]),
         "may_appoint": any(access.may_appoint(request.user, r, organisation) for r in roles),
         "may_end": any(
@@ -95,18 +101,25 @@ def _appoint(request, organisation, roles, back):
     form = AppointForm(request.POST or None, roles=roles)
     if request.method == "POST" and form.is_valid():
         try:
-            with transaction.atomic():  # a new login is kept only with its appointment
+            # A new login is kept only with its appointment, and its invitation with both.
+            with transaction.atomic():
+                person = form.person()
                 appointments.appoint(
                     acting_user=request.user,
-                    user=form.person(),
+                    user=person,
                     role=form.cleaned_data["role"],
                     organisation=organisation,
                     reason=form.cleaned_data["reason"],
+                )
+                invitation = invitations.invite_if_needed(
+                    acting_user=request.user, user=person, request=request
                 )
         except ValidationError as error:
             form.add_error(None, error.messages)
         else:
             messages.success(request, _("The appointment is registered and takes effect now."))
+            if invitation is not None:
+                messages.info(request, invitations.sent_message(invitation))
             return back
     return render(
         request, "municipalities/appoint.html", {"organisation": organisation, "form": form}
@@ -169,3 +182,74 @@ def end_appointment(request, pk):
     return render(
         request, "municipalities/end_appointment.html", {"appointment": appointment, "form": form}
     )
+
+
+def _managed_invitation(request, pk, action):
+    """The invitation and the organisation page to go back to, if the user may appoint its
+    person to a role they hold there (sending them in is part of appointing them); otherwise
+    a logged refusal and 404."""
+    invitation = Invitation.objects.select_related("user").filter(pk=pk).first()
+    held = []
+    if invitation is not None:
+        held = list(
+            Appointment.objects.filter(user=invitation.user_id, ended_at__isnull=True)
+            .select_related("authority", "municipality")
+            .order_by("pk")
+        )
+    for a in held:
+        if access.may_appoint(request.user, a.role, a.organisation):
+            if a.authority_id:
+                return invitation, redirect("municipalities:authority_detail", pk=a.authority_id)
+            return invitation, redirect(
+                "municipalities:municipality_leaders", number=a.municipality.number
+            )
+    authority_id = next((a.authority_id or a.municipality.authority_id for a in held), None)
+    _log_refused(request, action, f"invitation:{pk}", authority_id=authority_id)
+    raise Http404
+
+
+def _resend(request, invitation):
+    who = {"who": invitation.user}
+    if invitations.has_logged_in(invitation.user):
+        messages.warning(
+            request, _("%(who)s has logged in already; no invitation is needed.") % who
+        )
+    elif not invitation.user.email:
+        messages.warning(
+            request, _("%(who)s has no e-mail address; no invitation was sent.") % who
+        )
+    else:
+        fresh, _link = invitations.resend(
+            acting_user=request.user, invitation=invitation, request=request
+        )
+        messages.success(request, invitations.sent_message(fresh))
+
+
+def _revoke(request, invitation):
+    revoked = invitations.revoke(acting_user=request.user, invitation=invitation, request=request)
+    if revoked.state == Invitation.State.REVOKED:
+        messages.success(request, _("The invitation is revoked; its link no longer works."))
+    else:
+        messages.info(
+            request,
+            _("The invitation was not revoked: it is %(state)s.")
+            % {"state": revoked.get_state_display().lower()},
+        )
+
+
+INVITATION_ACTIONS = {
+    "resend": (audit.Action.INVITATION_SEND, _resend),
+    "revoke": (audit.Action.INVITATION_REVOKE, _revoke),
+}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def invitation_action(request, pk, action):
+    """Send a new link, or withdraw the link, from the appointment page (POST; a GET goes
+    back to the page)."""
+    logged_as, act = INVITATION_ACTIONS[action]
+    invitation, back = _managed_invitation(request, pk, logged_as)
+    if request.method == "POST":
+        act(request, invitation)
+    return back

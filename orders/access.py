@@ -22,6 +22,7 @@ from audit import Capacity
 from audit.models import Role
 from courses.models import Measure
 from municipalities.access import capacity_of, caseworker_authorities, codename, granted_q
+from municipalities.invitations import has_logged_in
 from municipalities.models import (
     ACT_FOR_AUTHORITY,
     ACT_FOR_MUNICIPALITY,
@@ -284,6 +285,20 @@ def may_take_step(user, order, task) -> bool:
 def may_manage_measure(user, order, measure) -> bool:
     """Enrol, record attendance, arrange supervision: the municipality, on an open case."""
     return not is_closed(order) and may_act_for_municipality_on(user, order)
+
+
+def may_invite_supervisor(user, order, measure) -> bool:
+    """The municipality brings in the supervisor it named: it may send (or withdraw) an
+    invitation to the login made for them, while that login has never been used and gives
+    nothing but the supervision (no appointment: an invitation to an address the leader
+    chooses must not open anyone else's access)."""
+    login = measure.supervisor.user if measure.supervisor_id else None
+    return (
+        login is not None
+        and may_manage_measure(user, order, measure)
+        and not has_logged_in(login)
+        and not Appointment.objects.filter(user=login, ended_at__isnull=True).exists()
+    )
 
 
 def may_accept_terms(user, order, measure) -> bool:

@@ -277,3 +277,10 @@ class DocumentForm(SubmittedOnce, MeasureForm):
             "supersedes": data["supersedes"],
             "submission_key": data["submission_key"],
         }
+
+
+class SupervisorInvitationForm(forms.Form):
+    """The leader gives the address the supervisor's invitation is sent to (the register has
+    none)."""
+
+    email = forms.EmailField(label=_("The supervisor's e-mail address"), max_length=254)

@@ -8,15 +8,18 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_http_methods, require_safe
 from viewflow.workflow.exceptions import FlowLockFailed
 
 import audit
 from courses.models import Measure
 from courses.services import AlreadyRecorded
+from municipalities import invitations
+from municipalities import selectors as municipality_selectors
 
 from . import access, selectors, services
 from . import measure_forms as forms
@@ -204,8 +207,61 @@ def _measure_page(request, order, measure, bound=None):
         "may_record_attendance": any(form for _meeting, form in meetings),
         "bound": next(iter((bound or {}).values()), None),
         "documents": list(documents),
+        "supervisor_login": _supervisor_login(request, order, measure, allowed, bound or {}),
     }
     return render(request, "orders/measure_detail.html", context)
+
+
+def _supervisor_login(request, order, measure, allowed, bound):
+    """For the municipality that named the supervisor: their login, how they log in, the
+    state of their invitation and (while it has never been used) the form to send one."""
+    login = measure.supervisor.user if measure.supervisor_id else None
+    if login is None or not allowed(access.may_manage_measure):
+        return None
+    invitable = allowed(access.may_invite_supervisor)
+    form = None
+    if invitable:
+        form = bound.get("invite") or forms.SupervisorInvitationForm(
+            prefix="invite", initial={"email": login.email}
+        )
+    return {
+        "user": login,
+        "status": municipality_selectors.invitation_statuses([login])[login.pk],
+        "helseid": invitations.helseid_configured(),
+        "form": form,
+        "may_revoke": invitable,
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def supervisor_invitation(request, pk, measure_pk, action):
+    """Send (again) or revoke the named supervisor's invitation; only the municipality, and
+    only for a login nobody has used yet. Anything else is a logged refusal and 404."""
+    revoking = action == "revoke_invitation"
+    logged = audit.Action.INVITATION_REVOKE if revoking else audit.Action.INVITATION_SEND
+    order, measure = _visible_measure(request, pk, measure_pk, logged)
+    back = redirect("orders:measure_detail", pk=order.pk, measure_pk=measure.pk)
+    if request.method != "POST":
+        return back
+    if measure.is_course or not access.may_invite_supervisor(request.user, order, measure):
+        log_access(request, logged, measure, order=order, outcome="refused")
+        raise Http404
+    login = measure.supervisor.user
+    if revoking:
+        for invitation in login.invitations.filter(used_at__isnull=True, revoked_at__isnull=True):
+            invitations.revoke(acting_user=request.user, invitation=invitation, request=request)
+        messages.success(request, _("The invitation is revoked; its link no longer works."))
+        return back
+    form = forms.SupervisorInvitationForm(request.POST, prefix="invite")
+    if not form.is_valid():
+        log_access(request, audit.Action.VIEW_MEASURE, measure, order=order)
+        return _measure_page(request, order, measure, bound={"invite": form})
+    invitation, _link = invitations.issue(
+        acting_user=request.user, user=login, email=form.cleaned_data["email"], request=request
+    )
+    messages.success(request, invitations.sent_message(invitation))
+    return back
 
 
 @login_required

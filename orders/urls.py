@@ -50,6 +50,18 @@ urlpatterns = [
             ("dokumenter", "document"),
         ]
     ],
+    *[
+        path(
+            f"saker/<id:pk>/tiltak/<id:measure_pk>/{segment}/",
+            measure_views.supervisor_invitation,
+            {"action": action},
+            name=f"supervisor_{action}",
+        )
+        for segment, action in [
+            ("veileder-invitasjon", "invite"),
+            ("veileder-invitasjon/trekk-tilbake", "revoke_invitation"),
+        ]
+    ],
     path(
         "saker/<id:pk>/tiltak/<id:measure_pk>/moter/<id:meeting_pk>/",
         measure_views.measure_action,

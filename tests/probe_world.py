@@ -21,7 +21,7 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from courses.models import Course, Measure
-from municipalities import appointments
+from municipalities import appointments, invitations
 from municipalities.models import AUDIT_AUTHORITY, Appointment
 from orders import services
 from orders.models import ACT_AS_CASEWORKER, Notification
@@ -53,6 +53,8 @@ class Side:
     notification: object = None
     appointment: object = None
     leader_appointment: object = None
+    invitation: object = None  # to a caseworker appointed here who has not logged in yet
+    invitation_token: str = ""  # its link's token (kept only by the test)
 
     def secrets(self) -> list[str]:
         """Strings that only someone who may see this side's case may ever be shown."""
@@ -189,6 +191,20 @@ def _side(name, authority, municipality, course):
             (side.leader, Appointment.Role.LEADER, municipality),
         )
     )
+    newcomer = appointments.new_login(
+        username=f"ny.{tag}", first_name="Ny", last_name=f"Saksbehandler {name}",
+        email=f"ny.{tag}@test.invalid",
+    )
+    appointments.appoint(
+        acting_user=None,
+        user=newcomer,
+        role=Appointment.Role.CASEWORKER,
+        organisation=authority,
+        reason="Oppnevnt i testverdenen",
+        system=True,
+    )
+    side.invitation, link = invitations.issue(acting_user=None, user=newcomer)
+    side.invitation_token = link.rstrip("/").rsplit("/", 1)[1]
     return side
 
 

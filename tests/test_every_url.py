@@ -38,12 +38,17 @@ PARAM_KINDS = {
     "meeting_pk": "meeting",
     "number": "municipality",
     "provider": "oidc_provider",
+    # An invitation link is public: whoever holds the token may open it (tested on its own in
+    # tests/municipalities/test_invitations.py); here it must only not leak or write.
+    "token": "invitation_token",
 }
 PK_KINDS = {
     "orders:notification": "notification",
     "municipalities:authority_detail": "authority",
     "municipalities:appoint_to_authority": "authority",
     "municipalities:end_appointment": "appointment",
+    "municipalities:resend_invitation": "invitation",
+    "municipalities:revoke_invitation": "invitation",
     "courses:course_detail": "course",
     "courses:course_edit": "course",
 }
@@ -58,6 +63,8 @@ CONVERTER_JUNK = {
     "OIDCProvider": ["nosuchprovider", "a" + "9" * 49],
     "StringConverter": ["%00", "a%00b", "%ff%fe", "x" * 300],
     "IntConverter": ["0", "9" * 30],
+    # The shape of a token (base64url, 43 characters), but no invitation's.
+    "InvitationToken": ["A" * 43, "-" * 20, "z9_" * 33],
 }
 
 # Who sees what of the two corners (sides A and B) of the world. Not listed: foreign.
@@ -73,6 +80,7 @@ LEVELS = {
         "authority": {"A": ACT},
         "municipality": {"A": ACT},
         "appointment": {"A": ACT},
+        "invitation": {"A": ACT},
         "course": {"A": ACT, "B": ACT},
     },
     "security_officer": {
@@ -91,7 +99,7 @@ LEVELS = {
 }
 USERS = list(LEVELS)
 # The course catalog is shared: everyone may look, only administrators may change it.
-SHARED_KINDS = {"course", "oidc_provider"}
+SHARED_KINDS = {"course", "oidc_provider", "invitation_token"}
 # The OpenID Connect provider the harness configures: its issuer does not answer (nothing
 # listens on port 9), so the login start and its callback show their refusal pages.
 PROBE_OIDC_PROVIDERS = {
@@ -109,7 +117,7 @@ PROBE_OIDC_PROVIDERS = {
         "min_security_level": 4,
     }
 }
-SUPERVISION_ACTIONS = {"arrange", "session", "report"}
+SUPERVISION_ACTIONS = {"arrange", "session", "report", "invite", "revoke_invitation"}
 
 
 # ---------------------------------------------------------------------------- discovery
@@ -194,6 +202,8 @@ def value_of(side: Side, kind: str, route: Route):
         return "helseid"
     if kind == "course":
         return side.order.measures.get(kind="course").course_id
+    if kind == "invitation_token":
+        return side.invitation_token
     return {
         "order": side.order,
         "task": side.task,
@@ -203,6 +213,7 @@ def value_of(side: Side, kind: str, route: Route):
         "notification": side.notification,
         "authority": side.authority,
         "appointment": side.appointment,
+        "invitation": side.invitation,
     }[kind].pk
 
 
@@ -527,6 +538,7 @@ WRITE_ROUTES = {
     "municipalities:appoint_to_authority",
     "municipalities:appoint_leader",
     "municipalities:end_appointment",
+    "orders:supervisor_invite",
     "courses:course_create",
     "courses:course_edit",
 }

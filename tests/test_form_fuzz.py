@@ -74,6 +74,7 @@ FORM_KWARGS = {
     "orders.measure_forms.SessionForm": lambda w: {"measure": w.A.supervision_measure},
     "orders.measure_forms.ReportForm": lambda w: {"measure": w.A.supervision_measure},
     "orders.measure_forms.DocumentForm": lambda w: {"measure": w.A.course_measure},
+    "orders.measure_forms.SupervisorInvitationForm": lambda w: {},
     "orders.audit_forms.AuditSearchForm": lambda w: {"actions": list(Action.values)},
     "courses.forms.CatalogFilterForm": lambda w: {},
     "courses.forms.CourseForm": lambda w: {},
