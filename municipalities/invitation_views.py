@@ -7,12 +7,11 @@ from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth.forms import SetPasswordForm
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
-from . import invitations
+from . import invitations, oidc
 from . import login as login_method
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -37,19 +36,6 @@ def _refused(request, reason, invitation=None):
         status=404 if reason in ("unknown", "missing") else 410,
     )
     return _private(response)
-
-
-def provider_buttons():
-    """(label, url) for each configured OpenID Connect provider; none while the login route
-    is not installed, so this page works without it."""
-    buttons = []
-    for name, provider in getattr(settings, "OIDC_PROVIDERS", {}).items():
-        try:
-            url = reverse("oidc_login", kwargs={"provider": name})
-        except NoReverseMatch:
-            return []
-        buttons.append((provider.get("label") or name, url))
-    return buttons
 
 
 @never_cache
@@ -87,6 +73,6 @@ def invitation_page(request):
         "invitation": invitation,
         "person": user,
         "form": form,
-        "providers": provider_buttons(),
+        "providers": oidc.provider_links(),
     }
     return _private(render(request, "registration/invitation.html", context))

@@ -118,6 +118,22 @@ def provider(name: str) -> dict:
     return settings.OIDC_PROVIDERS[name]
 
 
+def provider_links(next_url: str = "") -> list[dict]:
+    """One login link per configured provider (name, label, url), read from settings each time
+    so that only what is configured is offered: the login page and the invitation page."""
+    from django.utils.translation import gettext as _
+
+    query = "?" + urlencode({"next": next_url}) if next_url else ""
+    return [
+        {
+            "name": name,
+            "label": _(config["label"]),
+            "url": reverse("oidc_login", kwargs={"provider": name}) + query,
+        }
+        for name, config in settings.OIDC_PROVIDERS.items()
+    ]
+
+
 def redirect_uri(name: str) -> str:
     return settings.SITE_URL + reverse("oidc_callback", kwargs={"provider": name})
 

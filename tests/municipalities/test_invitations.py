@@ -208,12 +208,13 @@ def test_an_unknown_link_is_404_with_a_logged_refusal(db, client):
     assert refused_uses().filter(detail="unknown").exists()
 
 
-def test_oidc_buttons_appear_only_where_the_login_route_exists(appointed, client, settings):
+def test_the_page_offers_each_configured_provider_and_no_other(appointed, client, settings):
     _user, link = appointed
-    settings.OIDC_PROVIDERS = {"helseid": {"label": "HelseID", "kind": "helseid"}}
+    settings.OIDC_PROVIDERS = {"entra": {"label": "Log in with Microsoft Entra ID", "kind": "entra"}}
     open_link(client, link)
-    # The OIDC login route is another part's; until it is installed there is no button.
-    assert "HelseID" not in client.get("/invitasjon/").content.decode()
+    page = client.get("/invitasjon/").content.decode()
+    assert 'href="/logg-inn/oidc/entra/"' in page
+    assert "/logg-inn/oidc/helseid/" not in page
 
 
 def test_without_local_accounts_there_is_no_password_form(appointed, client, settings):
