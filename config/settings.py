@@ -197,6 +197,7 @@ AXES_HANDLER = "municipalities.lockout.LockoutHandler"
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("PALEGG_LOCKOUT_MINUTES", 30)))
 # Attempts while locked do not push the opening further away, and are not counted again.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# A successful login forgets the person's own earlier mistakes (from that address only).
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "municipalities.lockout.lockout_response"
 # Logins are in our own access log (hash chain); axes keeps only its failure counters, and

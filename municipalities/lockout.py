@@ -5,7 +5,7 @@ an administrator opens it (:func:`unlock`). The events go to the access log in l
 from axes.backends import AxesStandaloneBackend
 from axes.exceptions import AxesBackendPermissionDenied
 from axes.handlers.database import AxesDatabaseHandler
-from axes.helpers import get_cool_off
+from axes.helpers import get_client_username, get_cool_off
 from axes.models import AccessAttempt
 from axes.utils import reset
 from django.conf import settings
@@ -48,6 +48,17 @@ class LockoutHandler(AxesDatabaseHandler):
         if per_address >= settings.LOCKOUT_ADDRESS_FAILURES:
             return max(per_account, settings.AXES_FAILURE_LIMIT)
         return per_account
+
+    def reset_user_attempts(self, request, credentials=None) -> int:
+        """After a successful login (AXES_RESET_ON_SUCCESS): forget only the person's own
+        mistakes, their name from the address they logged in from. Axes would forget every
+        failure of the name and of the address, so that logging in to one's own account
+        would wipe one's guesses at others."""
+        username = get_client_username(request, credentials)
+        count, _ = AccessAttempt.objects.filter(
+            username=username, ip_address=request.axes_ip_address
+        ).delete()
+        return count
 
 
 def lockout_response(request, original_response=None, credentials=None):

@@ -133,3 +133,14 @@ def test_only_an_administrator_of_the_authority_opens_an_account(world, person, 
 def test_the_test_clients_login_is_not_a_counted_attempt(person, client):
     """client.login() passes no request: nothing to count, and it still works."""
     assert client.login(username=person.username, password=PASSWORD)
+
+
+def test_a_successful_login_forgets_only_ones_own_mistakes(world, person, client):
+    guesser = Client()
+    for _attempt in range(8):
+        log_in(guesser, person.username, WRONG, address="10.0.0.66")
+    log_in(client, person.username, WRONG, address="10.0.0.1")
+    assert log_in(client, person.username, PASSWORD, address="10.0.0.1").status_code == 302
+    # The eight guesses from the other address still count: two more lock the account.
+    assert log_in(guesser, person.username, WRONG, address="10.0.0.66").status_code == 200
+    assert log_in(guesser, person.username, WRONG, address="10.0.0.66").status_code == 429
