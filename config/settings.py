@@ -185,6 +185,9 @@ INVITATION_DAYS = int(os.environ.get("PALEGG_INVITATION_DAYS", 7))
 # A session ends after this long without a request, and in any case this long after login.
 SESSION_IDLE_MINUTES = int(os.environ.get("PALEGG_SESSION_IDLE_MINUTES", 30))
 SESSION_MAX_HOURS = int(os.environ.get("PALEGG_SESSION_MAX_HOURS", 10))
+# municipalities.middleware.SessionLifetimeMiddleware enforces both; the stored session (and
+# its cookie, where the browser keeps one) need not outlive the longest login.
+SESSION_COOKIE_AGE = SESSION_MAX_HOURS * 3600
 
 # No way in by guessing (django-axes): an account is locked after this many failed logins, an
 # address after its own (higher: many people share an office's address) number, counted
