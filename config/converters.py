@@ -56,3 +56,28 @@ class OIDCProvider:
 
     def to_url(self, value):
         return str(value)
+
+
+class PasswordResetUser:
+    """The user's id in a password reset link, in URL-safe base64 (Django's uidb64)."""
+
+    regex = "[0-9A-Za-z_-]{1,24}"
+
+    def to_python(self, value):
+        return value
+
+    def to_url(self, value):
+        return str(value)
+
+
+class PasswordResetToken:
+    """A password reset token (timestamp-hash), or the word Django puts in its place once the
+    token has been moved into the session."""
+
+    regex = "[0-9a-z]{1,13}-[0-9a-f]{20,64}|set-password"
+
+    def to_python(self, value):
+        return value
+
+    def to_url(self, value):
+        return str(value)

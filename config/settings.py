@@ -2,6 +2,7 @@
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -47,6 +48,10 @@ INSTALLED_APPS = [
     "viewflow",
     "viewflow.workflow",
     "pgtrigger",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "audit",
     "municipalities",
     "courses",
@@ -61,10 +66,17 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    # After the user is known: end a session that is idle or too old, then hold a password
+    # session of an administrator or security officer at the two-factor step.
+    "municipalities.middleware.SessionLifetimeMiddleware",
+    "municipalities.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "audit.middleware.AuditFailureMiddleware",
+    # Last, as django-axes asks: turns a refused (locked) login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -105,6 +117,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "municipalities.User"
 AUTHENTICATION_BACKENDS = [
+    # First: refuses any password, right or wrong, for a locked account or address.
+    "municipalities.lockout.LockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -171,6 +185,39 @@ INVITATION_DAYS = int(os.environ.get("PALEGG_INVITATION_DAYS", 7))
 # A session ends after this long without a request, and in any case this long after login.
 SESSION_IDLE_MINUTES = int(os.environ.get("PALEGG_SESSION_IDLE_MINUTES", 30))
 SESSION_MAX_HOURS = int(os.environ.get("PALEGG_SESSION_MAX_HOURS", 10))
+# municipalities.middleware.SessionLifetimeMiddleware enforces both; the stored session (and
+# its cookie, where the browser keeps one) need not outlive the longest login.
+SESSION_COOKIE_AGE = SESSION_MAX_HOURS * 3600
+
+# No way in by guessing (django-axes): an account is locked after this many failed logins, an
+# address after its own (higher: many people share an office's address) number, counted
+# separately (municipalities.lockout.LockoutHandler). It opens again after the cool-off, or when
+# an administrator of the person's authority opens it.
+AXES_FAILURE_LIMIT = int(os.environ.get("PALEGG_LOCKOUT_FAILURES", 10))
+LOCKOUT_ADDRESS_FAILURES = int(os.environ.get("PALEGG_LOCKOUT_ADDRESS_FAILURES", 50))
+AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]
+AXES_HANDLER = "municipalities.lockout.LockoutHandler"
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("PALEGG_LOCKOUT_MINUTES", 30)))
+# Attempts while locked do not push the opening further away, and are not counted again.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# A successful login forgets the person's own earlier mistakes (from that address only).
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "municipalities.lockout.lockout_response"
+# Logins are in our own access log (hash chain); axes keeps only its failure counters, and
+# never the password, the CSRF token or the user name in its copy of the form.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
+AXES_SENSITIVE_PARAMETERS = ["password", "csrfmiddlewaretoken", "username"]
+AXES_VERBOSE = False
+# The address is REMOTE_ADDR, as in the access log (django-ipware is not installed).
+
+# Two-factor (django-otp): the issuer shown in the authenticator app; wrong codes are slowed
+# down by django-otp's own throttling (each failure doubles the wait).
+OTP_TOTP_ISSUER = "Pålegg"
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
+# Password reset links work this long.
+PASSWORD_RESET_TIMEOUT = 60 * 60 * 3
 
 # OpenID Connect providers (municipalities/oidc.py), named in PALEGG_OIDC_PROVIDERS; each
 # one's settings come from PALEGG_OIDC_<NAME>_*. A provider without them fails at startup.

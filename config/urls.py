@@ -5,8 +5,15 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, register_converter
 from django.views.generic import RedirectView
 
-from config.converters import DatabaseId, InvitationToken, MunicipalityNumber, OIDCProvider
-from municipalities import oidc_views
+from config.converters import (
+    DatabaseId,
+    InvitationToken,
+    MunicipalityNumber,
+    OIDCProvider,
+    PasswordResetToken,
+    PasswordResetUser,
+)
+from municipalities import login_views, oidc_views
 
 # The apps' URLs use only these (never <str:...>): a value of another shape is a 404.
 # <id:pk>: a primary key that fits the database.
@@ -17,13 +24,19 @@ register_converter(MunicipalityNumber, "municipality")
 register_converter(InvitationToken, "invitation")
 # <oidc_provider:provider>: the name of a configured OpenID Connect provider.
 register_converter(OIDCProvider, "oidc_provider")
+# <reset_user:uidb64>/<reset_token:token>: a password reset link (Django's own shapes).
+register_converter(PasswordResetUser, "reset_user")
+register_converter(PasswordResetToken, "reset_token")
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="orders:my_tasks", permanent=False)),
+    path("logg-inn/", login_views.LoginView.as_view(), name="login"),
+    path("logg-inn/kode/", login_views.two_factor_code, name="two_factor"),
+    path("logg-inn/kode/ny/", login_views.two_factor_enrol, name="two_factor_enrol"),
     path(
-        "logg-inn/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
+        "logg-inn/glemt-passord/",
+        login_views.PasswordResetView.as_view(),
+        name="password_reset",
     ),
     path("logg-inn/oidc/<oidc_provider:provider>/", oidc_views.oidc_login, name="oidc_login"),
     path(
@@ -31,6 +44,22 @@ urlpatterns = [
         oidc_views.oidc_callback,
         name="oidc_callback",
     ),
+    path(
+        "logg-inn/glemt-passord/sendt/",
+        login_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "logg-inn/nytt-passord/<reset_user:uidb64>/<reset_token:token>/",
+        login_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "logg-inn/nytt-passord/ferdig/",
+        login_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
+    path("okten-er-avsluttet/", login_views.session_ended, name="session_ended"),
     path("logg-ut/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("tilgangslogg/", include("orders.audit_urls", namespace="auditlog")),

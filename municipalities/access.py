@@ -157,6 +157,11 @@ def may_end_appointment(user, appointment) -> bool:
     return administered_authorities(user).filter(pk=organisation.pk).exists()
 
 
+def may_unlock(user, authority) -> bool:
+    """An authority's administrators open the locked accounts of the people who act for it."""
+    return administered_authorities(user).filter(pk=authority.pk).exists()
+
+
 def appoints_self(user, appointee) -> bool:
     """Separation of duties: nobody grants themself a role, whatever they administer (a
     caseworker, security officer or administrator who appointed themself would answer to no

@@ -10,6 +10,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 
 import audit
 
+from . import user_sessions
 from .access import ROLE_PERMISSIONS, appoints_self, may_appoint, may_end_appointment
 from .bounds import check_values
 from .models import Appointment, Authority, HealthPersonnel, Municipality, User
@@ -99,6 +100,7 @@ def end_appointment(*, acting_user, appointment, reason) -> Appointment:
             remove_perm(
                 ROLE_PERMISSIONS[appointment.role], appointment.user, appointment.organisation
             )
+        user_sessions.end_sessions_if_no_appointment(appointment.user, acting_user=acting_user)
     return appointment
 
 

@@ -54,3 +54,14 @@ class AppointForm(forms.Form):
 
 class EndAppointmentForm(forms.Form):
     reason = bounds.text_field(_("Reason"))
+
+
+class TwoFactorCodeForm(forms.Form):
+    """A six-digit code from the authenticator app, or a recovery code."""
+
+    code = forms.RegexField(
+        regex=r"^[0-9A-Za-z ]{6,20}$",
+        max_length=20,
+        label=_("Code"),
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "text"}),
+    )

@@ -403,3 +403,20 @@ class Invitation(models.Model):
 
     def get_state_display(self) -> str:
         return str(self.State(self.state).label)
+
+
+class UserSession(models.Model):
+    """A session a user logged in with (written at login, removed at logout), so that all of a
+    person's sessions can be ended when they are deactivated or lose their last appointment
+    (municipalities.user_sessions.end_sessions)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="login_sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("login session")
+        verbose_name_plural = _("login sessions")
+
+    def __str__(self):
+        return f"{self.user} {self.created_at:%Y-%m-%d %H:%M}"

@@ -6,6 +6,7 @@ app_name = "municipalities"
 
 urlpatterns = [
     path("myndigheter/<id:pk>/", views.authority_detail, name="authority_detail"),
+    path("myndigheter/<id:pk>/apne-konto/", views.unlock_account, name="unlock_account"),
     path("myndigheter/<id:pk>/utnevn/", views.appoint_to_authority, name="appoint_to_authority"),
     path("kommuner/<municipality:number>/ledere/", views.municipality_leaders, name="municipality_leaders"),
     path("kommuner/<municipality:number>/ledere/utnevn/", views.appoint_leader, name="appoint_leader"),

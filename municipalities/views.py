@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods
 
 import audit
 
-from . import access, appointments, invitations, selectors
+from . import access, appointments, invitations, lockout, selectors
 from .forms import AppointForm, EndAppointmentForm
 from .models import Appointment, Authority, Invitation, Municipality
 
@@ -82,7 +82,36 @@ def authority_detail(request, pk):
     authority = _authority_for(request, pk, audit.Action.VIEW_ORGANISATION)
     context = _organisation_context(request, authority, AUTHORITY_ROLES)
     context["covered"] = authority.municipalities.filter(valid_to__isnull=True).count()
+    if access.may_unlock(request.user, authority):
+        context["locked"] = lockout.locked_usernames(
+            {a.user.username for a in context["appointments"] if not a.ended_at}
+        )
     return render(request, "municipalities/authority_detail.html", context)
+
+
+@login_required
+@require_http_methods(["POST"])
+def unlock_account(request, pk):
+    """Open the locked account of someone who acts for the authority."""
+    authority = _authority_for(request, pk, audit.Action.UNLOCK)
+    person = (
+        Appointment.objects.filter(
+            authority=authority, ended_at__isnull=True, user__username=request.POST.get("username")
+        )
+        .select_related("user")
+        .first()
+    )
+    if person is None or not access.may_unlock(request.user, authority):
+        _log_refused(request, audit.Action.UNLOCK, authority, authority_id=authority.pk)
+        raise PermissionDenied
+    lockout.unlock(
+        acting_user=request.user,
+        user=person.user,
+        request=request,
+        capacity=access.capacity_of(request.user),
+    )
+    messages.success(request, _("The account is open: %(who)s can log in again.") % {"who": person.user})
+    return redirect("municipalities:authority_detail", pk=authority.pk)
 
 
 @login_required

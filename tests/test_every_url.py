@@ -46,6 +46,7 @@ PK_KINDS = {
     "orders:notification": "notification",
     "municipalities:authority_detail": "authority",
     "municipalities:appoint_to_authority": "authority",
+    "municipalities:unlock_account": "authority",
     "municipalities:end_appointment": "appointment",
     "municipalities:resend_invitation": "invitation",
     "municipalities:revoke_invitation": "invitation",
@@ -53,6 +54,12 @@ PK_KINDS = {
     "courses:course_edit": "course",
 }
 CASE_KINDS = {"order", "task", "appeal", "document", "measure", "meeting"}
+# Parameters of public link pages that name no object of the world: a value of the right
+# shape that names nothing (the page then says the link cannot be used).
+LINK_PARAMS = {
+    ("password_reset_confirm", "uidb64"): "MQ",
+    ("password_reset_confirm", "token"): "set-password",
+}
 
 # What each converter lets through that no object has: sent by test_junk_path_parameters.
 CONVERTER_JUNK = {
@@ -65,6 +72,8 @@ CONVERTER_JUNK = {
     "IntConverter": ["0", "9" * 30],
     # The shape of a token (base64url, 43 characters), but no invitation's.
     "InvitationToken": ["A" * 43, "-" * 20, "z9_" * 33],
+    "PasswordResetUser": ["AAAA", "_" * 24, "OTk5OTk5OTk5OTk5OTk5OTk5OTk5"[:24]],
+    "PasswordResetToken": ["0-" + "0" * 20, "zzzzzzzzzzzzz-" + "f" * 64],
 }
 
 # Who sees what of the two corners (sides A and B) of the world. Not listed: foreign.
@@ -98,8 +107,9 @@ LEVELS = {
     "anonymous": {},
 }
 USERS = list(LEVELS)
-# The course catalog is shared: everyone may look, only administrators may change it.
-SHARED_KINDS = {"course", "oidc_provider", "invitation_token"}
+# The course catalog is shared: everyone may look, only administrators may change it. A
+# link page (LINK_PARAMS) is anyone's to open.
+SHARED_KINDS = {"course", "oidc_provider", "invitation_token", "link"}
 # The OpenID Connect provider the harness configures: its issuer does not answer (nothing
 # listens on port 9), so the login start and its callback show their refusal pages.
 PROBE_OIDC_PROVIDERS = {
@@ -185,6 +195,8 @@ ROUTES = discover()
 
 
 def kind_of(route: Route, param: str) -> str | None:
+    if (route.name, param) in LINK_PARAMS:
+        return "link"
     if param == "pk":
         if route.name in PK_KINDS:
             return PK_KINDS[route.name]
@@ -192,7 +204,9 @@ def kind_of(route: Route, param: str) -> str | None:
     return PARAM_KINDS.get(param)
 
 
-def value_of(side: Side, kind: str, route: Route):
+def value_of(side: Side, kind: str, route: Route, param: str = ""):
+    if kind == "link":
+        return LINK_PARAMS[(route.name, param)]
     if kind == "measure":
         supervision = route.default_kwargs.get("action") in SUPERVISION_ACTIONS
         return (side.supervision_measure if supervision else side.course_measure).pk
@@ -232,16 +246,16 @@ def variants(world, route: Route) -> list[Variant]:
     out = []
     for name in ("A", "B"):
         side = world.side(name)
-        values = {p: value_of(side, kind_of(route, p), route) for p in params}
+        values = {p: value_of(side, kind_of(route, p), route, p) for p in params}
         out.append(Variant(name, route.url(values), dict.fromkeys(params, name), False))
     if len(params) > 1:
         for first, rest in (("A", "B"),):  # own parent, foreign child: the likely slip
             sides = {p: (first if i == 0 else rest) for i, p in enumerate(params)}
-            values = {p: value_of(world.side(s), kind_of(route, p), route) for p, s in sides.items()}
+            values = {p: value_of(world.side(s), kind_of(route, p), route, p) for p, s in sides.items()}
             out.append(Variant(f"{first}-under-{rest}", route.url(values), sides, True))
     if "meeting_pk" in params:  # a meeting of the course under the case's supervision measure
         a = world.A
-        values = {p: value_of(a, kind_of(route, p), route) for p in params}
+        values = {p: value_of(a, kind_of(route, p), route, p) for p in params}
         values["measure_pk"] = a.supervision_measure.pk
         out.append(Variant("A-other-measure", route.url(values), dict.fromkeys(params, "A"), True))
     return out
@@ -497,7 +511,7 @@ def test_junk_path_parameters_answer_404_not_500(user_name, probe_world, db):
         on_measure = any(p == "measure_pk" for p, _c in route.params)
         if on_measure != (user_name == "leader"):
             continue
-        a_values = {p: value_of(world.A, kind_of(route, p), route) for p, _c in route.params}
+        a_values = {p: value_of(world.A, kind_of(route, p), route, p) for p, _c in route.params}
         for param, converter in route.params:
             for junk in CONVERTER_JUNK.get(converter, []):
                 url = route.url({**a_values, param: junk})

@@ -80,6 +80,7 @@ FORM_KWARGS = {
     "courses.forms.CourseForm": lambda w: {},
     "municipalities.forms.AppointForm": lambda w: {"roles": list(Appointment.Role)},
     "municipalities.forms.EndAppointmentForm": lambda w: {},
+    "municipalities.forms.TwoFactorCodeForm": lambda w: {},
 }
 
 # The nasty inputs, each with the kind of trouble it is (for reports).

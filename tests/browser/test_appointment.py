@@ -8,17 +8,23 @@ is translated and may change.
 from municipalities.models import ACT_FOR_MUNICIPALITY, Appointment, User
 from tests import factories
 from tests.factories import PASSWORD
+from tests.two_factor import code_for, give_totp
 
 SUBMIT = "main form[method=post] [type=submit]"
 SUCCESS_MESSAGE = ".messages[role=status] .message-success"
 
 
-def log_in(page, live_server, username, password=PASSWORD):
+def log_in(page, live_server, username, password=PASSWORD, totp=None):
     page.goto(f"{live_server.url}/logg-inn/")
     page.fill("#id_username", username)
     page.fill("#id_password", password)
     with page.expect_navigation():
         page.click(SUBMIT)
+    if totp is not None:  # an administrator's password login asks for the second factor
+        assert page.url.startswith(f"{live_server.url}/logg-inn/kode/")
+        page.fill("#id_code", code_for(totp))
+        with page.expect_navigation():
+            page.click(SUBMIT)
     assert page.url == f"{live_server.url}/oppgaver/", "login did not land on the task list"
 
 
@@ -53,7 +59,7 @@ def test_administrator_appoints_a_new_leader_who_then_sees_the_municipality_over
     number = world.municipality.number
 
     # (1) The administrator finds the municipality through the menu and its overview.
-    log_in(page, live_server, admin.username)
+    log_in(page, live_server, admin.username, totp=give_totp(admin))
     with page.expect_navigation():
         page.click('.nav a[href="/kommuner/"]')
     with page.expect_navigation():

@@ -132,8 +132,9 @@ def test_gps_own_reads_are_marked_as_theirs_newest_first(world, read_case, clien
 
 
 def test_viewing_the_page_is_logged_as_an_access_to_the_case(world, read_case, client_for):
+    client = client_for(world.gp_user)  # logging in is an event of its own
     before = last_sequence()
-    client_for(world.gp_user).get(readers_url(read_case))
+    client.get(readers_url(read_case))
     events = list(AccessEvent.objects.filter(sequence__gt=before))
     assert [(e.action, e.outcome, e.case_id, e.user, e.role) for e in events] == [
         ("view_case_readers", "shown", str(read_case.pk), world.gp_user, "personnel")
@@ -145,8 +146,9 @@ def test_viewing_the_page_is_logged_as_an_access_to_the_case(world, read_case, c
 )
 def test_anyone_but_the_gp_concerned_gets_404_and_is_logged(world, order, client_for, who):
     user = getattr(world, who)
+    client = client_for(user)  # logging in is an event of its own
     before = last_sequence()
-    response = client_for(user).get(readers_url(order))
+    response = client.get(readers_url(order))
     assert response.status_code == 404
     events = list(AccessEvent.objects.filter(sequence__gt=before))
     assert [(e.action, e.outcome, e.user) for e in events] == [

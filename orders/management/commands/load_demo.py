@@ -394,4 +394,8 @@ class Command(BaseCommand):
         ]
         for role, username in rows:
             self.stdout.write(f"  {role:<75} {username}")
+        self.stdout.write(
+            "Administrators and security officers set up two-factor login (an authenticator "
+            "app, TOTP) at their first login."
+        )
         self.stdout.write("Open http://127.0.0.1:8000/ and log in.\n")
