@@ -6,6 +6,13 @@ from django.shortcuts import render
 from . import AuditWriteFailed
 
 
+def unavailable(request):
+    """The answer when an access event cannot be written; also for middleware that logs
+    before any view runs (Django turns an exception there into a 500 before this middleware
+    sees it)."""
+    return render(request, "audit/unavailable.html", status=503)
+
+
 class AuditFailureMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -15,5 +22,5 @@ class AuditFailureMiddleware:
 
     def process_exception(self, request, exception):
         if isinstance(exception, AuditWriteFailed):
-            return render(request, "audit/unavailable.html", status=503)
+            return unavailable(request)
         return None

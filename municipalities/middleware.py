@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 import audit
+from audit.middleware import unavailable
 
 from . import access, two_factor, user_sessions
 from .login_events import SESSION_ENDED
@@ -21,14 +22,18 @@ class SessionLifetimeMiddleware:
     def __call__(self, request):
         if request.user.is_authenticated and (reason := user_sessions.expired(request)):
             user = request.user
-            audit.record(
-                request=request,
-                user=user,
-                action=audit.Action.SESSION_END,
-                target=user,
-                detail=reason,
-                capacity=access.capacity_of(user),
-            )
+            try:
+                audit.record(
+                    request=request,
+                    user=user,
+                    action=audit.Action.SESSION_END,
+                    target=user,
+                    detail=reason,
+                    capacity=access.capacity_of(user),
+                )
+            except audit.AuditWriteFailed:
+                # The session stays as it is until its end can be logged.
+                return unavailable(request)
             setattr(request, SESSION_ENDED, True)
             logout(request)
             return redirect(f"{reverse('session_ended')}?{urlencode({'grunn': reason})}")

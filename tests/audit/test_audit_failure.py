@@ -115,3 +115,22 @@ def test_pages_come_back_once_the_log_can_be_written_again(world, order, client_
     event = AccessEvent.objects.filter(action="view_case").order_by("-sequence").first()
     assert (event.user, event.case_id) == (world.caseworker, str(order.pk))
     assert chain.verify().broken is None
+
+
+def test_a_session_end_that_cannot_be_logged_is_a_503_not_a_500(world, client_for, time_machine):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    client = client_for(world.caseworker)
+    assert client.get("/oppgaver/").status_code == 200
+    # Idle past the limit: the session middleware logs the end before any view runs.
+    time_machine.move_to(timezone.now() + timedelta(minutes=31))
+    before = events_now()
+
+    with audit_store_refusing_writes():
+        response = client.get("/oppgaver/")
+
+    assert response.status_code == 503
+    assert "audit/unavailable.html" in [t.name for t in response.templates]
+    assert events_now() == before
