@@ -8,6 +8,7 @@ tests and ``manage.py oidc_demo`` only (oidc-provider-mock is a dev dependency).
 import argparse
 import json
 import os
+import re
 import time
 
 import flask
@@ -81,6 +82,16 @@ def build(*, users: list[dict], client_key: str | None = None):
             for u in users
         ],
     )
+
+    @app.after_request
+    def _no_cdn(response):
+        # The mock's pages link a stylesheet on a CDN; the demo fetches nothing from the
+        # network, so the link is dropped and its pages are plain.
+        if response.mimetype == "text/html" and not response.direct_passthrough:
+            html = response.get_data(as_text=True)
+            response.set_data(re.sub(r"<link[^>]*https://cdn[^>]*>", "", html))
+        return response
+
     if client_key:
         public = _public_key(client_key)
         _authorization_server(app).register_client_auth_method(
