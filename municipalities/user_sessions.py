@@ -41,6 +41,24 @@ def started(request, user) -> None:
     UserSession.objects.get_or_create(
         session_key=request.session.session_key, defaults={"user": user}
     )
+    _forget_gone_sessions(user)
+
+
+def _store():
+    return import_module(settings.SESSION_ENGINE).SessionStore
+
+
+def _forget_gone_sessions(user) -> None:
+    """A session that ran out without a logout (a closed browser, `clearsessions`) leaves its
+    row here; each login clears those of its own person, so they stay few."""
+    store = _store()
+    gone = [
+        key
+        for key in UserSession.objects.filter(user=user).values_list("session_key", flat=True)
+        if not store().exists(key)
+    ]
+    if gone:
+        UserSession.objects.filter(session_key__in=gone).delete()
 
 
 def stopped(request) -> None:
@@ -68,7 +86,7 @@ def end_sessions(user, *, reason, acting_user=None, request=None) -> int:
     keys = list(UserSession.objects.filter(user=user).values_list("session_key", flat=True))
     if not keys:
         return 0
-    store = import_module(settings.SESSION_ENGINE).SessionStore
+    store = _store()
     for key in keys:
         store(session_key=key).delete()
     UserSession.objects.filter(session_key__in=keys).delete()

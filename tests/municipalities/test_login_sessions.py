@@ -141,3 +141,17 @@ def test_a_gp_without_appointments_keeps_the_session(world, client):
     world.gp_user.first_name = "Nytt"
     world.gp_user.save()
     assert still_logged_in(client)
+
+
+def test_a_session_that_ran_out_without_logout_is_forgotten_at_the_next_login(world):
+    closed_browser, new_browser = Client(), Client()
+    log_in(closed_browser, world.caseworker.username)
+    gone_key = closed_browser.session.session_key
+    # What `manage.py clearsessions` does to a session past its age: the row in the store goes.
+    Session.objects.filter(session_key=gone_key).delete()
+
+    log_in(new_browser, world.caseworker.username)
+
+    assert list(
+        UserSession.objects.filter(user=world.caseworker).values_list("session_key", flat=True)
+    ) == [new_browser.session.session_key]
