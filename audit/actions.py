@@ -82,7 +82,7 @@ REFUSED = {
     Action.LOGOUT: _("Refused logout"),
     Action.LOCKOUT: _("Login refused: the account is locked"),
     Action.UNLOCK: _("Refused attempt to open a locked account"),
-    Action.SESSION_END: _("The session was ended"),
+    Action.SESSION_END: _("Refused attempt to end a session"),
     Action.INVITATION_SEND: _("Refused attempt to send an invitation"),
     Action.INVITATION_USE: _("Refused use of an invitation"),
     Action.INVITATION_REVOKE: _("Refused attempt to revoke an invitation"),
