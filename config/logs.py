@@ -112,8 +112,6 @@ def logging_config(*, log_format: str, level: str) -> dict:
             "django.db.backends": {"level": "INFO"},
             # Axes' INFO lines repeat each login (the access log has it); its warnings stay.
             "axes": {"level": "WARNING"},
-            # The runserver's own request lines (development only) stay as Django prints them.
-            "django.server": {"propagate": False},
         },
     }
 
@@ -137,8 +135,10 @@ def route_of(request) -> str | None:
 class RequestRecordFilter(logging.Filter):
     """Django's request and security loggers, made to say no more than the request log:
 
-    - django.request is dropped: django-structlog logs every request once already
-      (request_finished with its code and route, request_failed with the traceback).
+    - django.request and django.server (the runserver's request lines) are dropped:
+      django-structlog logs every request once already (request_finished with its code and
+      route, request_failed with the traceback); theirs name the path, the runserver's with
+      its query string, and Django's come after the request's id is gone.
     - a path in a message ("Forbidden (CSRF token missing.): /saker/12/") becomes the route,
       or "-" where nothing matched.
     - django.security's messages say what was refused; their tracebacks (Django's own
@@ -146,7 +146,7 @@ class RequestRecordFilter(logging.Filter):
     """
 
     def filter(self, record):
-        if record.name == "django.request":
+        if record.name in ("django.request", "django.server"):
             return False
         request = getattr(record, "request", None)
         if request is not None and isinstance(record.args, tuple):

@@ -248,3 +248,11 @@ def test_every_logger_writes_to_stderr_in_the_chosen_format(log_format, tmp_path
         assert len(lines) == 2 and "plain text" in lines[0] and "kind=example" in lines[1]
         with pytest.raises(json.JSONDecodeError):
             json.loads(lines[0])
+
+
+def test_the_runservers_request_line_is_left_out(log_lines):
+    """runserver (development) logs each request line with its query string."""
+    logging.getLogger("django.server").info(
+        '"%s" %s %s', "GET /oppslag/helsepersonell/?q=Ingrid+Kvam HTTP/1.1", "200", "17"
+    )
+    assert log_lines() == []
