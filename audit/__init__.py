@@ -79,7 +79,12 @@ def record(
             request.access_logged = True
         return event
     except DatabaseError as error:
-        logger.exception("Access event %s on %s could not be written", action, target_type)
+        # The database's error code, not its text: PostgreSQL's names the values of the row
+        # it refused ("Failing row contains ..."), which can be a person's.
+        cause = error.__cause__
+        code = getattr(cause, "sqlstate", None) or getattr(cause, "sqlite_errorname", None)
+        failure = f"{type(error).__name__} {code or ''}".strip()
+        logger.error("Access event %s on %s could not be written (%s)", action, target_type, failure)
         raise AuditWriteFailed(action) from error
 
 

@@ -1,11 +1,20 @@
-"""Language choice: Norwegian bokmål unless the user has picked another language.
+"""Language choice: Norwegian bokmål unless the user has picked another language; and the
+request log (django-structlog) with a request id and no personal data.
 
 Django's LocaleMiddleware would follow the browser's Accept-Language, so a caseworker with an
 English browser would get English without asking; public-sector services default to bokmål.
 """
 
+import re
+
+import structlog
 from django.conf import settings
+from django.dispatch import receiver
 from django.utils import translation
+from django_structlog import signals as log_signals
+from django_structlog.middlewares import RequestMiddleware
+
+from config.logs import route_of
 
 
 class LanguageMiddleware:
@@ -21,3 +30,42 @@ class LanguageMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Content-Language", language)
         return response
+
+
+class RequestLogMiddleware(RequestMiddleware):
+    """django-structlog's request_started / request_finished / request_failed lines, with the
+    URL route in place of the path and query string (format_request), and a request id the
+    response carries as X-Request-ID, so a user can quote it to support (receivers below)."""
+
+    # The project runs under WSGI; __call__ stays django-structlog's synchronous one.
+    async_capable = False
+
+    @staticmethod
+    def format_request(request):
+        method = request.method if request.method in KNOWN_METHODS else "OTHER"
+        route = route_of(request)
+        return f"{method} {route}" if route else method
+
+
+KNOWN_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"}
+# An X-Request-ID from the proxy in front is kept only if it is a UUID: anything else could
+# carry text into every line of the request.
+UPSTREAM_REQUEST_ID = re.compile(
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE
+)
+
+
+@receiver(log_signals.bind_extra_request_metadata, dispatch_uid="palegg_request_id")
+def _bind_request_id(sender, request, logger, log_kwargs, **kwargs):
+    upstream = request.headers.get("X-Request-ID", "")
+    if UPSTREAM_REQUEST_ID.fullmatch(upstream):
+        structlog.contextvars.bind_contextvars(request_id=upstream.lower())
+    # A browser's user agent says more about a person than a request log needs.
+    log_kwargs.pop("user_agent", None)
+
+
+@receiver(log_signals.bind_extra_request_finished_metadata, dispatch_uid="palegg_request_id_out")
+@receiver(log_signals.update_failure_response, dispatch_uid="palegg_request_id_failed")
+def _answer_request_id(sender, request, response, **kwargs):
+    if request_id := structlog.contextvars.get_contextvars().get("request_id"):
+        response.headers["X-Request-ID"] = request_id

@@ -59,8 +59,14 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the load balancer's /helse/ is answered before anything redirects it to https,
+    # checks its Host header, reads a session or logs it (config/health.py).
+    "config.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After static files (not logged), before everything that can refuse a request (CSRF,
+    # sessions, two-factor), so each refusal has its request_finished line and request id.
+    "config.middleware.RequestLogMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "config.middleware.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -316,9 +322,20 @@ SITE_URL = os.environ.get("PALEGG_SITE_URL", "http://127.0.0.1:8000").rstrip("/"
 AUDIT_RETENTION_DAYS = int(os.environ.get("PALEGG_AUDIT_RETENTION_DAYS", 10 * 365))
 AUDIT_ARCHIVE_DIR = Path(os.environ.get("PALEGG_AUDIT_ARCHIVE_DIR", VAR_DIR / "audit-archive"))
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
-}
+# Logs (config/logs.py): JSON lines on stderr (journald keeps them under systemd), or
+# PALEGG_LOG_FORMAT=console for people reading a terminal. At INFO (the default) each request
+# is two lines, request_started and request_finished, with a request id and the URL route,
+# never the path, the query string, the address, the user agent or the user.
+from config import logs as _logs  # noqa: E402
+
+_logs.configure_structlog()
+LOGGING = _logs.logging_config(
+    log_format=os.environ.get("PALEGG_LOG_FORMAT", "json").strip().lower(),
+    level=os.environ.get("LOG_LEVEL", "INFO").strip().upper(),
+)
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False
+# No user id: a pseudonymous identifier of a person, and the access log says who did what.
+DJANGO_STRUCTLOG_USER_ID_FIELD = None
+# An upstream X-Request-ID is taken only when it is a UUID (config.middleware), not as is.
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = False
+AXES_CLIENT_STR_CALLABLE = "config.logs.axes_client_str"

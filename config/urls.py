@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, register_converter
 from django.views.generic import RedirectView
 
+from config import health
 from config.converters import (
     DatabaseId,
     InvitationToken,
@@ -62,6 +63,9 @@ urlpatterns = [
     path("okten-er-avsluttet/", login_views.session_ended, name="session_ended"),
     path("logg-ut/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
+    # Answered by config.health.HealthCheckMiddleware before the other middleware; the route
+    # is here so that reverse("health") and the URL tests know it.
+    path(health.HEALTH_PATH.lstrip("/"), health.health, name="health"),
     path("tilgangslogg/", include("orders.audit_urls", namespace="auditlog")),
     path("", include("orders.urls")),
     path("", include("municipalities.urls")),

@@ -1,11 +1,18 @@
 """Shared fixtures: one case world with two of everything, so every test can ask
 "and the other municipality / authority / GP sees nothing"."""
 
+import logging
+import os
 from dataclasses import dataclass
 
 import pytest
 
 from tests import factories
+
+# Two request-log lines at INFO for each of the suite's many thousand requests cost time and
+# tell a test nothing; tests/test_logs.py reads them at INFO itself. LOG_LEVEL=INFO shows them.
+if "LOG_LEVEL" not in os.environ:
+    logging.getLogger().setLevel(logging.WARNING)
 
 
 @pytest.fixture(autouse=True)

@@ -43,6 +43,18 @@ def test_a_refused_write_raises_audit_write_failed(db):
     assert chain.verify().broken is None
 
 
+def test_a_refused_write_is_logged_by_its_kind_and_code_not_the_databases_text(db, caplog):
+    """The database's text can quote the refused row's values (PostgreSQL: "Failing row
+    contains ..."), and with it a person's name in the event's detail."""
+    with audit_store_refusing_writes(), caplog.at_level("ERROR", logger="audit"):
+        with pytest.raises(audit.AuditWriteFailed):
+            audit.record(action="view_case", target="order:1", detail="Ingrid Kvam")
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "audit"]
+    assert line.startswith("Access event view_case on order could not be written (")
+    assert "P0001" in line or "SQLITE_CONSTRAINT_TRIGGER" in line
+    assert "audit store down" not in caplog.text and "Ingrid" not in caplog.text
+
+
 def test_case_page_is_not_shown_when_its_reading_cannot_be_logged(world, order, client_for):
     client = client_for(world.caseworker)
     url = f"/saker/{order.pk}/"

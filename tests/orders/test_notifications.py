@@ -4,7 +4,7 @@ there is something to do, with a link), the in-app list, and e-mail that could n
 import io
 import re
 from datetime import datetime
-from smtplib import SMTPException
+from smtplib import SMTPException, SMTPRecipientsRefused
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -27,6 +27,14 @@ class FailingBackend(BaseEmailBackend):
 
     def send_messages(self, email_messages):
         raise SMTPException("421 Service not available")
+
+
+class RefusingBackend(BaseEmailBackend):
+    """An SMTP server that refuses the recipient, naming the address in its answer."""
+
+    def send_messages(self, email_messages):
+        to = email_messages[0].to[0]
+        raise SMTPRecipientsRefused({to: (550, f"5.1.1 <{to}>: no such mailbox".encode())})
 
 
 def run_deadlines():
@@ -270,6 +278,15 @@ def test_failed_mail_stays_pending_and_is_sent_on_a_later_run(world, order, sett
 
     run_deadlines()
     assert len(mail.outbox) == 1
+
+
+def test_a_refused_recipient_is_logged_without_the_address(world, order, settings, caplog):
+    notice = Notification.objects.get(order=order, recipient=world.leader)
+    settings.EMAIL_BACKEND = f"{__name__}.RefusingBackend"
+    with caplog.at_level("ERROR", logger="orders.notifications"):
+        run_deadlines()
+    assert f"Notice {notice.pk} could not be e-mailed (SMTPRecipientsRefused)" in caplog.text
+    assert world.leader.email not in caplog.text and "@" not in caplog.text
 
 
 def test_notices_are_given_in_the_app_while_mail_is_down(world, settings, time_machine):
