@@ -6,6 +6,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
 .PHONY: run oidc-demo demo-data test install messages lint bench clean
+.PHONY: serve
+
+# Development mode for the demo, its data, the translations and the benchmark: plain http on
+# loopback and a secret generated into var/ (config/settings.py). The test suite sets it itself
+# (tests/settings.py); `make serve` and a server run without it.
+run oidc-demo demo-data messages bench: export PALEGG_DEVELOPMENT := 1
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,3 +57,27 @@ bench: install
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
+
+# The production configuration on this machine, as a server's systemd unit runs it: DEBUG off,
+# hashed and compressed static files collected into var/static, migrations, then gunicorn with
+# config/gunicorn.conf.py on PALEGG_BIND (default 127.0.0.1:8000). Development mode is switched
+# off even if the shell has it. Everything else comes from the environment as on a server, with
+# one exception for a try on one machine: without SECRET_KEY a key is made once in
+# var/serve-secret-key (readable by its owner only) and used. gunicorn speaks plain http for a
+# TLS proxy in front (nginx): a request that does not come through one, saying so in the header
+# named by PALEGG_PROXY_SSL_HEADER, is redirected to https, and the cookies are https-only.
+# For clicking around in a browser without a proxy, use `make run`.
+serve: install
+	@set -e; unset PALEGG_DEVELOPMENT; \
+	if [ -z "$${SECRET_KEY:-}" ]; then \
+	  key_file="$${PALEGG_VAR_DIR:-var}/serve-secret-key"; \
+	  if [ ! -s "$$key_file" ]; then \
+	    mkdir -p "$$(dirname "$$key_file")"; \
+	    (umask 077; $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))' > "$$key_file"); \
+	  fi; \
+	  echo "SECRET_KEY is not set: using the key in $$key_file (a server sets its own)."; \
+	  SECRET_KEY="$$(cat "$$key_file")"; export SECRET_KEY; \
+	fi; \
+	$(BIN)/python manage.py collectstatic --no-input --verbosity 0; \
+	$(BIN)/python manage.py migrate --no-input; \
+	exec $(BIN)/gunicorn -c config/gunicorn.conf.py config.wsgi

@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -19,10 +20,24 @@ def _env_bool(name: str, default: bool = False) -> bool:
     return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
 
 
+# Development mode (`make run`, `make oidc-demo`, the test suite): plain http on loopback and a
+# generated secret. Off unless asked for, so a server that is missing a setting either refuses
+# to start or is secure (the block "Serving on the internet" at the end).
+DEVELOPMENT = _env_bool("PALEGG_DEVELOPMENT")
+
+
 def _secret_key() -> str:
-    """SECRET_KEY from the environment, else a random key kept per checkout (never committed)."""
-    if key := os.environ.get("SECRET_KEY"):
+    """SECRET_KEY from the environment. Only in development mode may it be missing: then a
+    random key kept per checkout (never committed). A server without one refuses to start: a
+    generated key would differ per machine and go with var/, ending every session and link."""
+    if key := os.environ.get("SECRET_KEY", "").strip():
         return key
+    if not DEVELOPMENT:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Set it in the environment to a long random value (e.g. "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'), kept secret and "
+            "the same on every server; or set PALEGG_DEVELOPMENT=1 for a local development server."
+        )
     key_file = VAR_DIR / "secret_key"
     if not key_file.exists():
         key_file.write_text(secrets.token_urlsafe(50))
@@ -42,12 +57,15 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
-    "django.contrib.staticfiles",
+    # Django's staticfiles, with viewflow's unused front end left out of collectstatic.
+    "config.apps.StaticFiles",
     "guardian",
     "simple_history",
     "viewflow",
     "viewflow.workflow",
     "pgtrigger",
+    # Only for its system checks (e.g. settings left in django-csp 3's format).
+    "csp",
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
@@ -62,7 +80,12 @@ MIDDLEWARE = [
     # First: the load balancer's /helse/ is answered before anything redirects it to https,
     # checks its Host header, reads a session or logs it (config/health.py).
     "config.health.HealthCheckMiddleware",
+    # Then: everything after it (the address lockout, the access log) sees the browser's address.
+    "config.middleware.ProxyClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Next to SecurityMiddleware and before whitenoise, so static files carry the headers too.
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # After static files (not logged), before everything that can refuse a request (CSRF,
     # sessions, two-factor), so each refusal has its request_finished line and request id.
@@ -168,8 +191,6 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # Django's database sessions; a cookie that is not a session key never reaches the database.
 SESSION_ENGINE = "config.sessions"
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = _env_bool("SECURE_COOKIES")
-CSRF_COOKIE_SECURE = _env_bool("SECURE_COOKIES")
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 X_FRAME_OPTIONS = "DENY"
 
@@ -339,3 +360,122 @@ DJANGO_STRUCTLOG_USER_ID_FIELD = None
 # An upstream X-Request-ID is taken only when it is a UUID (config.middleware), not as is.
 DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = False
 AXES_CLIENT_STR_CALLABLE = "config.logs.axes_client_str"
+
+# --- Serving on the internet (issue 12): HTTPS only, secure cookies, security headers --------
+# Outside development mode every setting here is the secure one, and `manage.py check --deploy
+# --fail-level WARNING` passes with SECRET_KEY, ALLOWED_HOSTS, CSRF_TRUSTED_ORIGINS and
+# PALEGG_PROXY_SSL_HEADER set (tests/test_serving.py). In development mode (plain http on
+# loopback) only what needs https is off; the headers and the content policy stay.
+
+# Every http request is sent to https, and browsers are told to use nothing but https for a year
+# (also on subdomains). The HSTS preload list is a commitment for the whole domain that is slow
+# to undo, so it is the operator's choice (PALEGG_HSTS_PRELOAD=1), and Django's reminder that
+# preload is off is silenced until then.
+SECURE_SSL_REDIRECT = not DEVELOPMENT
+SECURE_HSTS_SECONDS = 0 if DEVELOPMENT else int(os.environ.get("PALEGG_HSTS_SECONDS", 31536000))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = _env_bool("PALEGG_HSTS_PRELOAD")
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+
+
+def _proxy_header(variable: str) -> str | None:
+    """The request.META key ("HTTP_X_FORWARDED_PROTO") of the header named in ``variable``
+    ("X-Forwarded-Proto"): a header the TLS proxy in front sets, overwriting the browser's."""
+    import re
+
+    name = os.environ.get(variable, "").strip()
+    if not name:
+        return None
+    if not re.fullmatch(r"[A-Za-z0-9]+(-[A-Za-z0-9]+)*", name):
+        raise ImproperlyConfigured(f"{variable} {name!r} is not a header name.")
+    return "HTTP_" + name.upper().replace("-", "_")
+
+
+# The header saying the browser's request was https.
+SECURE_PROXY_SSL_HEADER = (
+    (_ssl_header, "https") if (_ssl_header := _proxy_header("PALEGG_PROXY_SSL_HEADER")) else None
+)
+# The header naming the browser's address (config.middleware.ProxyClientAddressMiddleware),
+# believed from these proxies only (the same variable tells gunicorn whom to trust).
+PROXY_ADDRESS_HEADER = _proxy_header("PALEGG_PROXY_ADDRESS_HEADER")
+
+
+def _networks(variable: str, default: str) -> list:
+    """Addresses and networks, comma-separated; * is any address (as gunicorn reads it)."""
+    import ipaddress
+
+    entries = [a.strip() for a in os.environ.get(variable, default).split(",") if a.strip()]
+    if "*" in entries:
+        entries = ["0.0.0.0/0", "::/0"]
+    try:
+        return [ipaddress.ip_network(a, strict=False) for a in entries]
+    except ValueError as error:
+        raise ImproperlyConfigured(f"{variable}: {error}") from None
+
+
+FORWARDED_ALLOW_IPS = _networks("PALEGG_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+# The https origins a form may be posted from (e.g. https://palegg.example), as the browser
+# names them in its Origin header.
+CSRF_TRUSTED_ORIGINS = [
+    o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
+]
+
+# Cookies: sent over https only, out of reach of JavaScript (no script reads the CSRF token;
+# forms carry it), and not on cross-site requests other than top-level navigation. Lax, not
+# Strict: the OpenID Connect provider sends the browser back to the callback by a cross-site
+# redirect, and the login's state and nonce are in the session.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = not DEVELOPMENT
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = LANGUAGE_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = LANGUAGE_COOKIE_HTTPONLY = True
+
+# Case addresses (with their ids) are not sent to other sites, not even the login provider.
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# Content-Security-Policy (django-csp): scripts, styles, images and fonts from this site only,
+# none inline (static/css, static/js), no plugins, no <base> tag, no framing by any site, and
+# forms post only here. The OpenID Connect login leaves by a link, not a form.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
+
+# Permissions-Policy (django-permissions-policy): no page asks for the camera, microphone,
+# location, payment, USB and the like, and no framed page may either.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "bluetooth",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "publickey-credentials-get",
+        "screen-wake-lock",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    )
+}
+
+# Static files: `collectstatic` writes hashed, compressed copies into STATIC_ROOT and whitenoise
+# serves them with far-future caching. In development mode (and so in tests) they come straight
+# from static/, with no collectstatic needed.
+if not DEVELOPMENT:
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }

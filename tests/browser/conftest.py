@@ -63,12 +63,31 @@ def browser():
     playwright.stop()
 
 
+def watch_content_policy(context, page, violations: list) -> None:
+    """Append to ``violations`` each refusal of the pages' Content-Security-Policy as it
+    happens: Chromium's own "Refused to …" console message, and the securitypolicyviolation
+    event, which a script added to every page (not subject to the policy) reports."""
+    context.add_init_script(CSP_VIOLATION_REPORTER)
+    page.on(
+        "console",
+        lambda m: violations.append(m.text) if is_csp_violation(m.text) else None,
+    )
+
+
 @pytest.fixture
-def page(browser):
+def csp_violations():
+    """What the ``page``'s Content-Security-Policy has refused so far (also checked at the
+    test's end), for a test that looks after each page it opens."""
+    return []
+
+
+@pytest.fixture
+def page(browser, csp_violations):
     """A fresh browser context (no cookies) and page per test.
 
     Any HTTP 5xx answer from the live server fails the test at teardown, even when the
-    test's own assertions did not look at that response.
+    test's own assertions did not look at that response; so does anything the page's
+    Content-Security-Policy refused (an inline script or style, a foreign resource).
     """
     context = browser.new_context(
         locale="nb-NO",
@@ -79,6 +98,7 @@ def page(browser):
     page = context.new_page()
     server_errors = []
     page_errors = []
+    watch_content_policy(context, page, csp_violations)
     page.on(
         "response",
         lambda r: (
@@ -92,6 +112,22 @@ def page(browser):
     context.close()
     assert not server_errors, f"the server answered with an error: {server_errors}"
     assert not page_errors, f"JavaScript errors on the page: {page_errors}"
+    assert not csp_violations, f"the Content-Security-Policy refused: {csp_violations}"
+
+
+CSP_VIOLATION_REPORTER = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI} at ${e.documentURI}`);
+});
+"""
+
+
+def is_csp_violation(text: str) -> bool:
+    return (
+        text.startswith("CSP violation:")
+        or text.startswith("Refused to")
+        or "Content Security Policy" in text
+    )
 
 
 @pytest.fixture
