@@ -27,10 +27,10 @@ from simple_history.admin import SimpleHistoryAdmin
 import audit
 from config.forms import CONTROL_CHARACTERS
 
-# The apps whose ModelAdmins are on this site. Other packages register admins of their own
-# when the admin is installed (django-otp's show each device's secret key, django-axes' would
-# open a locked account without the access log, django.contrib.auth's groups would grant
-# rights beside the appointments): those registrations are not taken.
+# The apps whose models are on this site, each with an OperatorAdmin. Other packages register
+# admins of their own when the admin is installed (django-otp's show each device's secret key,
+# django-axes' would open a locked account without the access log, django.contrib.auth's
+# groups would grant rights beside the appointments): those registrations are not taken.
 PROJECT_APPS = ("audit", "municipalities", "courses", "orders")
 
 
@@ -47,9 +47,28 @@ class OperatorsAdminSite(admin.AdminSite):
         self.disable_action("delete_selected")
 
     def register(self, model_or_iterable, admin_class=None, **options):
-        if admin_class is None or admin_class.__module__.split(".")[0] not in PROJECT_APPS:
+        if admin_class is not None and issubclass(admin_class, OperatorAdmin):
+            super().register(model_or_iterable, admin_class, **options)
             return
-        super().register(model_or_iterable, admin_class, **options)
+        models = [model_or_iterable] if isinstance(model_or_iterable, type) else model_or_iterable
+        ours = [m for m in models if m._meta.app_label in PROJECT_APPS]
+        if ours:
+            raise ImproperlyConfigured(
+                f"{ours[0]._meta.label}: register it with an OperatorAdmin (config/admin.py), "
+                "which writes only through the services."
+            )
+
+    def autocomplete_view(self, request):
+        """The choices offered while typing in a form (people, for an appointment): a look
+        at personal data like a list's."""
+        audit.record(
+            request=request,
+            action=audit.Action.ADMIN_VIEW,
+            target="admin:autocomplete",
+            capacity=audit.OPERATIONS,
+            detail=CONTROL_CHARACTERS.sub("?", request.GET.urlencode()),
+        )
+        return super().autocomplete_view(request)
 
     def has_permission(self, request):
         """Operators only: active superusers whose session has passed the app's two-factor step

@@ -15,11 +15,15 @@ import pytest
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.utils import quote
+from django.contrib.auth.admin import GroupAdmin
+from django.contrib.auth.models import Group
 from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
 from audit.models import AccessEvent, AuditArchive
+from config.admin import OperatorsAdminSite
 from config.settings import _admin_path
 from courses.models import Course
 from municipalities import appointments, invitations
@@ -29,6 +33,7 @@ from municipalities.models import (
     LoginIdentity,
 )
 from tests import factories
+from tests.factories import PASSWORD
 from tests.municipalities.login_helpers import log_in
 from tests.two_factor import code_for, give_totp, verified_login
 
@@ -62,8 +67,12 @@ def test_someone_not_logged_in_is_sent_to_the_apps_login_page(db, client):
     )
 
 
-def test_an_operator_logs_in_on_the_login_page_and_sets_up_two_factor_first(operator, client):
-    log_in(client, operator.username)
+def test_an_operator_made_by_createsuperuser_logs_in_on_the_login_page_and_sets_up_two_factor(
+    db, client, monkeypatch
+):
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", PASSWORD)
+    call_command("createsuperuser", interactive=False, username="drift", email="drift@test.invalid")
+    log_in(client, "drift")
     response = client.get(index())
     assert response.status_code == 302 and response["Location"].startswith(CODE_PAGE)
     response = client.get(response["Location"], follow=True)
@@ -127,6 +136,16 @@ def test_only_the_projects_own_admins_are_on_the_site():
     rights, axes' attempts open locked accounts, django-otp's devices show their secrets)."""
     modules = {type(model_admin).__module__ for model_admin in admin.site._registry.values()}
     assert modules == {"audit.admin", "municipalities.admin", "courses.admin"}
+
+
+def test_a_model_of_the_project_is_registered_only_with_an_operator_admin():
+    site = OperatorsAdminSite("probe")
+    site.register(Group, GroupAdmin)
+    assert not site.is_registered(Group)
+    with pytest.raises(ImproperlyConfigured):
+        site.register(Course)
+    with pytest.raises(ImproperlyConfigured):
+        site.register(Course, admin.ModelAdmin)
 
 
 # --- where it is ---------------------------------------------------------------------------

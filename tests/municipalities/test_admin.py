@@ -316,3 +316,27 @@ def test_a_look_at_people_in_the_admin_is_an_access_event(world, operator, opera
     before = last_sequence()
     assert operator_client.get(f"{ADMIN}municipality/").status_code == 200
     assert events_since(before) == []
+
+
+def test_the_people_offered_while_typing_are_a_logged_look(world, operator, operator_client):
+    before = last_sequence()
+    found = operator_client.get(
+        "/drift/admin/autocomplete/",
+        {
+            "app_label": "municipalities",
+            "model_name": "appointment",
+            "field_name": "user",
+            "term": "saks",
+        },
+    )
+    assert found.status_code == 200
+    assert str(world.caseworker.pk) in [r["id"] for r in found.json()["results"]]
+    [event] = events_since(before)
+    assert (event.action, event.user, event.target_type, event.organisation) == (
+        "admin_view",
+        operator,
+        "admin",
+        "Drift",
+    )
+    for junk in ({}, {"app_label": "x"}, {"app_label": "municipalities", "model_name": "%00"}):
+        assert operator_client.get("/drift/admin/autocomplete/", junk).status_code == 403
