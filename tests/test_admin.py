@@ -279,6 +279,11 @@ def test_every_page_of_every_registered_model_renders_for_the_operator(
     assert not inline, "inline script or style:\n" + "\n".join(inline)
 
 
+def test_the_index_needs_no_inline_code(operator_client):
+    content = operator_client.get(index()).content
+    assert not INLINE_SCRIPT.search(content) and not INLINE_STYLE.search(content)
+
+
 @pytest.mark.parametrize(("model", "model_admin"), REGISTERED, ids=lambda v: str(v))
 def test_odd_ids_are_never_a_server_error(model, model_admin, one_of_each, operator_client):
     for junk in JUNK_IDS:
