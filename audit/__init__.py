@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from .actions import Action
 
-__all__ = ["Action", "AuditWriteFailed", "Capacity", "acting_as", "record"]
+__all__ = ["OPERATIONS", "Action", "AuditWriteFailed", "Capacity", "acting_as", "record"]
 
 logger = logging.getLogger(__name__)
 
@@ -21,6 +21,13 @@ class Capacity:
     role: str = ""
     organisation: str = ""
     authority_id: int | None = None
+
+
+# An operator (a Django superuser, in the operators' admin site): no role in any case and no
+# authority of their own, so their events belong to no authority and Statens helsetilsyn's
+# security officer (who sees those) oversees them. The organisation is stored as written, like
+# every other: "Drift", the operations of the service.
+OPERATIONS = Capacity(role="", organisation="Drift")
 
 
 class AuditWriteFailed(Exception):

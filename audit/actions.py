@@ -48,6 +48,9 @@ class Action(models.TextChoices):
     PASSWORD_RESET = "password_reset", _("Set a new password")
     TWO_FACTOR = "two_factor", _("Confirmed a two-factor code")
     TWO_FACTOR_ENROL = "two_factor_enrol", _("Set up two-factor login")
+    # The operators' admin site (config/admin.py): a list, an object or its history of a
+    # model that holds personal data (people, health personnel, the access log itself).
+    ADMIN_VIEW = "admin_view", _("Looked at personal data in the operators' admin")
     # A page that no view logged: a URL that matches nothing, or an object outside any case.
     OPEN_PAGE = "open_page", _("Opened a page")
 
@@ -90,6 +93,7 @@ REFUSED = {
     Action.PASSWORD_RESET: _("Refused password reset (invalid or used link)"),
     Action.TWO_FACTOR: _("Wrong two-factor code"),
     Action.TWO_FACTOR_ENROL: _("Refused attempt to set up two-factor login"),
+    Action.ADMIN_VIEW: _("Refused attempt to look at personal data in the operators' admin"),
     Action.OPEN_PAGE: _("Asked for a page that does not exist or is not theirs"),
 }
 

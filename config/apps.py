@@ -1,5 +1,6 @@
 """App configuration that the project adjusts in Django's own apps."""
 
+from django.contrib.admin.apps import AdminConfig
 from django.contrib.staticfiles.apps import StaticFilesConfig
 
 
@@ -9,3 +10,9 @@ class StaticFiles(StaticFilesConfig):
     hashing storage (CompressedManifestStaticFilesStorage) refuses."""
 
     ignore_patterns = [*StaticFilesConfig.ignore_patterns, "viewflow"]
+
+
+class OperatorsAdminConfig(AdminConfig):
+    """The Django admin, as the operators' admin site (config/admin.py) instead of its default."""
+
+    default_site = "config.admin.OperatorsAdminSite"

@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # The operators' admin site (config/admin.py) in place of django.contrib.admin's default.
+    "config.apps.OperatorsAdminConfig",
     "whitenoise.runserver_nostatic",
     # Django's staticfiles, with viewflow's unused front end left out of collectstatic.
     "config.apps.StaticFiles",
@@ -479,3 +481,25 @@ if not DEVELOPMENT:
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
         "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
     }
+
+# Operators' tools (Drift): the Django admin at PALEGG_ADMIN_PATH, for superusers who have
+# logged in through the login page and its two-factor step (config/admin.py). Empty: no
+# admin. A path segment is letters, digits and . _ ~ -, so the prefix is never read as a route
+# parameter.
+def _admin_path(value: str) -> str:
+    import re
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    path = value.strip().strip("/")
+    if path and not re.fullmatch(r"[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*", path):
+        raise ImproperlyConfigured(
+            f"PALEGG_ADMIN_PATH {value!r} is not a URL path (segments of letters, digits, "
+            ". _ ~ -, separated by /)."
+        )
+    return f"{path}/" if path else ""
+
+
+PALEGG_ADMIN_PATH = _admin_path(os.environ.get("PALEGG_ADMIN_PATH", "drift/admin/"))
+# History is shown there, never reverted: an earlier version is restored by a new change.
+SIMPLE_HISTORY_REVERT_DISABLED = True

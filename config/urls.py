@@ -1,6 +1,8 @@
 """URL map. Viewflow's own viewsets are deliberately not mounted: their lists are not scoped
 per object, so every page goes through orders.access instead."""
 
+from django.conf import settings
+from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, register_converter
 from django.views.generic import RedirectView
@@ -71,6 +73,11 @@ urlpatterns = [
     path("", include("municipalities.urls")),
     path("", include("courses.urls")),
 ]
+
+# The operators' admin site (config/admin.py), where the deployment wants one: the prefix is
+# read once, when the URLs are loaded.
+if settings.PALEGG_ADMIN_PATH:
+    urlpatterns.append(path(settings.PALEGG_ADMIN_PATH, admin.site.urls))
 
 handler400 = "orders.views.bad_request"
 handler403 = "orders.views.permission_denied"

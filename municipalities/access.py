@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from django.db.models import Exists, Q, QuerySet
 
-from audit import Capacity
+from audit import OPERATIONS, Capacity
 from audit.models import Role
 
 from .models import (
@@ -144,9 +144,20 @@ def may_view_authority(user, authority) -> bool:
     return member_authorities(user).filter(pk=authority.pk).exists()
 
 
+def is_operator(user) -> bool:
+    """An operator (Drift): an active Django superuser, made with `manage.py createsuperuser`.
+    They use the operators' admin site (config/admin.py; its own rule adds two-factor), hold no
+    role in the app's cases (User.has_perm), and may appoint and end appointments of any
+    organisation there: the first administrator of an authority, or a leader whose
+    administrators are gone. The other rules of appointing hold for them as for anyone."""
+    return bool(user is not None and user.is_authenticated and user.is_active and user.is_superuser)
+
+
 def may_end_appointment(user, appointment) -> bool:
     """The same people who may appoint to the organisation, also after a municipality has
     ceased (its leaders must still be removable)."""
+    if is_operator(user):
+        return True
     organisation = appointment.organisation
     if appointment.role == Appointment.Role.LEADER:
         return (
@@ -172,23 +183,29 @@ def appoints_self(user, appointee) -> bool:
 def may_appoint(user, role, organisation) -> bool:
     """An administrator appoints within their own authority and, for municipal leaders, in the
     municipalities it covers — never wider than their own grant, and never themself
-    (appoints_self, checked once the appointee is known)."""
+    (appoints_self, checked once the appointee is known). An operator (is_operator) appoints
+    in any authority and any current municipality, never themself either."""
     administered = administered_authorities(user)
     if role == Appointment.Role.LEADER:
         if not isinstance(organisation, Municipality) or not organisation.is_current:
             return False
-        return administered.filter(
-            Q(kind=Authority.Kind.HELSETILSYNET) | Q(pk=organisation.authority_id)
-        ).exists()
-    return isinstance(organisation, Authority) and administered.filter(pk=organisation.pk).exists()
+        return (
+            is_operator(user)
+            or administered.filter(
+                Q(kind=Authority.Kind.HELSETILSYNET) | Q(pk=organisation.authority_id)
+            ).exists()
+        )
+    if not isinstance(organisation, Authority):
+        return False
+    return is_operator(user) or administered.filter(pk=organisation.pk).exists()
 
 
 def capacity_of(user) -> Capacity:
     """The capacity a user acts in outside any one case, for the access log: their authority
     (caseworker before administrator before security officer), else the municipality they
     lead, else themselves as health personnel (not "the health personnel concerned": that is
-    a capacity on one's own case, orders.access.capacity_on). The overseeing authority is the one whose
-    security officer should see the event."""
+    a capacity on one's own case, orders.access.capacity_on), else an operator's (Drift). The
+    overseeing authority is the one whose security officer should see the event."""
     if not user.is_authenticated:
         return Capacity()
     for perm, role in (
@@ -207,7 +224,7 @@ def capacity_of(user) -> Capacity:
     ).first()
     if personnel is not None:
         return Capacity(Role.HEALTH_PERSONNEL, "", personnel)
-    return Capacity()
+    return OPERATIONS if is_operator(user) else Capacity()
 
 
 def leaders_of(municipality):

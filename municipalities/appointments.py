@@ -140,6 +140,26 @@ def new_login(*, username, first_name, last_name, email="") -> User:
     return user
 
 
+def change_person(
+    *, acting_user, user, first_name, last_name, email, is_active, request=None
+) -> User:
+    """Correct a person's name or e-mail address, or deactivate (or reactivate) their login.
+    A deactivated person's sessions end at once, logged as ended by ``acting_user`` (the save
+    receiver in login_events ends them too, but knows no one who did it)."""
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        deactivated = user.is_active and not is_active
+        user.first_name, user.last_name, user.email = first_name, last_name, email
+        user.is_active = is_active
+        user.full_clean()
+        if deactivated:
+            user_sessions.end_sessions(
+                user, reason=user_sessions.DEACTIVATED, acting_user=acting_user, request=request
+            )
+        user.save()
+    return user
+
+
 def names_from_register(personnel) -> tuple[str, str]:
     """First and last name from the register's one name field ("Kari Nordmann")."""
     first, _space, last = personnel.name.rpartition(" ")

@@ -1,6 +1,7 @@
 """Two rules every request passes once the user is known: a session that has run out ends
-(user_sessions.expired), and a password login of an administrator or security officer goes
-no further than the two-factor step until it has passed it (two_factor.required)."""
+(user_sessions.expired), and a password login of an administrator or security officer (and
+any session of an operator) goes no further than the two-factor step until it has passed it
+(two_factor.required)."""
 
 from django.conf import settings
 from django.contrib.auth import logout

@@ -1,7 +1,7 @@
 """TOTP two-factor for administrators and security officers who logged in with a password
-(an OpenID Connect provider has asked for its own second factor). Enrolment gives a TOTP
-device and ten single-use recovery codes; a wrong code is slowed down by django-otp's own
-throttling (each failure in a row doubles the wait)."""
+(an OpenID Connect provider has asked for its own second factor), and for every operator.
+Enrolment gives a TOTP device and ten single-use recovery codes; a wrong code is slowed down
+by django-otp's own throttling (each failure in a row doubles the wait)."""
 
 import io
 from base64 import b32encode
@@ -35,11 +35,15 @@ def has_role(user) -> bool:
 def required(request) -> bool:
     """This session must pass the second factor before any page: a password login (sessions
     without a login method come only from tests' force_login) of an administrator or
-    security officer that has not passed it yet."""
+    security officer that has not passed it yet; and any session of an operator (a
+    superuser: access.is_operator) that has not, however they logged in, since the operators'
+    admin site trusts only this step (config/admin.py asks django-otp's is_verified)."""
     user = request.user
-    if not user.is_authenticated or login.method_of(request) != login.PASSWORD:
+    if not user.is_authenticated or user.is_verified():
         return False
-    return not user.is_verified() and has_role(user)
+    if access.is_operator(user):
+        return True
+    return login.method_of(request) == login.PASSWORD and has_role(user)
 
 
 def confirmed_device(user):

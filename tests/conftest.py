@@ -103,3 +103,20 @@ def client_for(client):
 
 # The module-scoped world with two of everything (tests/test_every_url.py, test_form_fuzz.py).
 from tests.probe_world import probe_world  # noqa: E402, F401
+
+
+@pytest.fixture
+def operator(db):
+    """An operator (Drift): a superuser, as `manage.py createsuperuser` makes one."""
+    return factories.UserFactory(
+        username="drift", first_name="Dina", last_name="Drift", is_superuser=True, is_staff=True
+    )
+
+
+@pytest.fixture
+def operator_client(client, operator):
+    """The test client as the operator, past the two-factor step (tests/two_factor.py)."""
+    from tests.two_factor import verified_login
+
+    verified_login(client, operator)
+    return client

@@ -38,6 +38,10 @@ FORM_MODULES = [
     "orders.audit_forms",
     "courses.forms",
     "municipalities.forms",
+    # The operators' admin site's forms (config/admin.py ServiceForm): saving is a service
+    # call, made as the operator.
+    "municipalities.admin",
+    "courses.admin",
 ]
 PROJECT_APPS = ("orders", "courses", "municipalities", "audit")
 
@@ -81,7 +85,30 @@ FORM_KWARGS = {
     "municipalities.forms.AppointForm": lambda w: {"roles": list(Appointment.Role)},
     "municipalities.forms.EndAppointmentForm": lambda w: {},
     "municipalities.forms.TwoFactorCodeForm": lambda w: {},
+    "municipalities.admin.NewPersonAdminForm": lambda w: {"request": _operator_request()},
+    "municipalities.admin.PersonAdminForm": lambda w: {
+        "request": _operator_request(),
+        "instance": w.users["other_gp"],
+    },
+    "municipalities.admin.AppointAdminForm": lambda w: {"request": _operator_request()},
+    "municipalities.admin.EndAppointmentAdminForm": lambda w: {
+        "request": _operator_request(),
+        "instance": w.A.leader_appointment,
+    },
+    "courses.admin.CourseAdminForm": lambda w: {"request": _operator_request()},
 }
+
+def _operator_request():
+    """A request of an operator (a superuser), as the admin gives its service forms."""
+    from django.test import RequestFactory
+
+    operator, _created = User.objects.get_or_create(
+        username="fuzz.drift", defaults={"is_superuser": True, "is_staff": True}
+    )
+    request = RequestFactory().post("/")
+    request.user = operator
+    return request
+
 
 # The nasty inputs, each with the kind of trouble it is (for reports).
 NASTY = {

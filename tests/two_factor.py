@@ -23,3 +23,16 @@ def next_code_for(device) -> str:
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     totp.time += device.step
     return f"{totp.token():0{device.digits}d}"
+
+
+def verified_login(client, user) -> TOTPDevice:
+    """Log the client in as ``user`` with a session that has passed the two-factor step, as
+    django_otp.login leaves it (the step itself is tested through the pages)."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    device = give_totp(user)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return device
