@@ -322,3 +322,16 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+
+# --- Several nodes: shared state and document storage (issue 12) -------------------------
+# Nothing a request leaves behind may live on one machine only: sessions are in the database
+# (SESSION_ENGINE above), and so is the cache (OpenID Connect's spent login states, the
+# providers' discovery documents and keys), in a table made by a migration
+# (municipalities 0009), so that a login replayed at another node is still known as a replay.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "palegg_cache",
+    }
+}
+
