@@ -335,3 +335,50 @@ CACHES = {
     }
 }
 
+
+def _document_storage(environ) -> dict:
+    """Where evidence documents are kept: PALEGG_STORAGE=filesystem (MEDIA_ROOT, default) or
+    s3 (an S3-compatible bucket shared by every node)."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    kind = environ.get("PALEGG_STORAGE", "filesystem").strip().lower() or "filesystem"
+    if kind == "filesystem":
+        # No location: FileSystemStorage reads MEDIA_ROOT (PALEGG_DOCUMENT_ROOT) when used,
+        # so a test that points MEDIA_ROOT elsewhere moves the storage with it.
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    if kind != "s3":
+        raise ImproperlyConfigured(f"PALEGG_STORAGE must be filesystem or s3 (got {kind!r}).")
+    bucket = environ.get("PALEGG_S3_BUCKET", "").strip()
+    if not bucket:
+        raise ImproperlyConfigured("PALEGG_S3_BUCKET is required with PALEGG_STORAGE=s3.")
+    encryption = environ.get("PALEGG_S3_SERVER_SIDE_ENCRYPTION", "AES256").strip()
+    options = {
+        "bucket_name": bucket,
+        "endpoint_url": environ.get("PALEGG_S3_ENDPOINT_URL", "").strip() or None,
+        "region_name": environ.get("PALEGG_S3_REGION", "").strip() or None,
+        # Without keys boto3 finds its own (instance role, AWS_* variables, profile).
+        "access_key": environ.get("PALEGG_S3_ACCESS_KEY_ID", "").strip() or None,
+        "secret_key": environ.get("PALEGG_S3_SECRET_ACCESS_KEY", "").strip() or None,
+        # Private objects and no signed links: every download goes through
+        # orders.views.download_document (access check, access log). Should anything ever ask
+        # a file for its URL, it gets one at a host that does not exist, as on the filesystem.
+        "default_acl": "private",
+        "querystring_auth": False,
+        "custom_domain": "evidence-not-served.invalid",
+        # Evidence is never overwritten: a name taken already gets a new one.
+        "file_overwrite": False,
+        # Encrypted at rest by the server (AES256, or aws:kms with the bucket's key); "none"
+        # leaves it to the bucket's own default, for servers without encryption.
+        "object_parameters": (
+            {} if encryption.lower() == "none" else {"ServerSideEncryption": encryption}
+        ),
+        # A download larger than an upload kept in memory is spooled to a temporary file.
+        "max_memory_size": FILE_UPLOAD_MAX_MEMORY_SIZE,
+    }
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+
+
+STORAGES = {
+    "default": _document_storage(os.environ),
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
