@@ -378,6 +378,11 @@ def _document_storage(environ) -> dict:
     return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
 
 
+# The file e-mail backend's folder (EMAIL_BACKEND=django.core.mail.backends.filebased.
+# EmailBackend): mail kept as files, where a trial run must send nothing.
+if os.environ.get("EMAIL_FILE_PATH"):
+    EMAIL_FILE_PATH = os.environ["EMAIL_FILE_PATH"]
+
 STORAGES = {
     "default": _document_storage(os.environ),
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
