@@ -2,7 +2,8 @@
 filesystem under MEDIA_ROOT, or in an S3 bucket shared by every node. Here the S3 one is a
 real S3 endpoint on loopback (moto's server, over HTTP): a document uploaded through the
 measure's page lands in the bucket, private and encrypted, keeps its SHA-256, and comes back
-byte for byte through the download page; nothing is written under MEDIA_ROOT."""
+byte for byte through the download page; nothing is written under MEDIA_ROOT, and a backup
+finds it in the bucket."""
 
 import hashlib
 import uuid
@@ -13,8 +14,9 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from moto.server import ThreadedMotoServer
 
+from backups.archive import stored_names
 from config.settings import _document_storage
-from courses.models import EvidenceDocument
+from courses.models import EVIDENCE_PREFIX, EvidenceDocument
 from tests.orders.http_flow import PDF_BYTES
 from tests.orders.test_measure_pages import measure_url, plan
 
@@ -88,6 +90,8 @@ def test_evidence_goes_to_the_bucket_and_comes_back_through_the_download_page(
     assert hashlib.sha256(body).hexdigest() == document.sha256
 
     assert not settings.MEDIA_ROOT.exists() or not any(settings.MEDIA_ROOT.rglob("*"))
+    # What a backup takes from the bucket (manage.py backup lists it the same way).
+    assert stored_names(default_storage, EVIDENCE_PREFIX) == [document.file.name]
 
 
 def test_without_s3_the_documents_follow_media_root(client_for, world, order, settings):
