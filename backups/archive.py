@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousFileOperation
+from django.core.files import File
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
@@ -135,6 +137,61 @@ def make(to: Path, database_settings, storage=None) -> Path:
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
+
+
+def sha256_stored(storage, name: str) -> str:
+    digest = hashlib.sha256()
+    with storage.open(name, "rb") as stored:
+        for chunk in iter(lambda: stored.read(CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def unpack_documents(backup: Path, manifest: dict, storage, fail) -> set[str]:
+    """Put every document of the backup into ``storage`` under its own name, checking each
+    against the manifest on the way; ``fail(text)`` is told what is wrong. A document already
+    there with the same bytes is left alone; one with other bytes is never overwritten.
+    Returns the names now in storage."""
+    listed = dict(manifest["documents"]["files"])
+    path = backup / manifest["documents"]["file"]
+    restored = set()
+    if not path.is_file():
+        return restored
+    with tarfile.open(path) as tar:
+        for member in tar:
+            if not member.isfile():
+                fail(f"documents: {member.name!r} is not a plain file")
+                continue
+            expected = listed.pop(member.name, None)
+            content = tar.extractfile(member)
+            digest = hashlib.sha256()
+            for chunk in iter(lambda c=content: c.read(CHUNK), b""):
+                digest.update(chunk)
+            if expected is None:
+                fail(f"document {member.name}: in the tar file but not in the manifest")
+            elif digest.hexdigest() != expected["sha256"]:
+                fail(
+                    f"document {member.name}: its bytes in the backup are not the ones "
+                    "the manifest recorded"
+                )
+            try:
+                if storage.exists(member.name):
+                    if sha256_stored(storage, member.name) != digest.hexdigest():
+                        fail(f"document {member.name}: in storage with other bytes; kept as is")
+                    else:
+                        restored.add(member.name)
+                    continue
+                content.seek(0)
+                saved = storage.save(member.name, File(content, name=member.name))
+            except SuspiciousFileOperation:
+                fail(f"document {member.name!r}: a name outside the document store")
+                continue
+            if saved != member.name:
+                fail(f"document {member.name}: restored as {saved}")
+            restored.add(saved)
+    for name in listed:
+        fail(f"document {name}: in the manifest but not in the tar file")
+    return restored
 
 
 def latest(path: Path) -> Path | None:

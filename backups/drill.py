@@ -10,20 +10,16 @@ store, then check that it is whole. Every check runs and is reported, failed or 
 The scratch database and files are removed afterwards, also when something failed.
 """
 
-import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-from django.core.exceptions import SuspiciousFileOperation
-from django.core.files import File
 from django.core.files.storage import FileSystemStorage
 from django.core.management.base import CommandError
 
@@ -78,46 +74,6 @@ def _check_parts(backup: Path, manifest: dict, report: Report):
             report.ok(f"{label} {name} matches its manifest")
 
 
-def _restore_documents(backup: Path, manifest: dict, storage, report: Report) -> set[str]:
-    """Unpack documents.tar into ``storage``, each under its own name, checking each against
-    the manifest on the way; returns the names restored."""
-    listed = dict(manifest["documents"]["files"])
-    path = backup / manifest["documents"]["file"]
-    restored = set()
-    if not path.is_file():
-        return restored
-    with tarfile.open(path) as tar:
-        for member in tar:
-            if not member.isfile():
-                report.fail(f"documents: {member.name!r} is not a plain file")
-                continue
-            expected = listed.pop(member.name, None)
-            content = tar.extractfile(member)
-            digest = hashlib.sha256()
-            for chunk in iter(lambda c=content: c.read(archive.CHUNK), b""):
-                digest.update(chunk)
-            if expected is None:
-                report.fail(f"document {member.name}: in the tar file but not in the manifest")
-            elif digest.hexdigest() != expected["sha256"]:
-                report.fail(
-                    f"document {member.name}: its bytes in the backup are not the ones "
-                    "the manifest recorded"
-                )
-            content.seek(0)
-            try:
-                saved = storage.save(member.name, File(content, name=member.name))
-            except SuspiciousFileOperation:
-                report.fail(f"document {member.name!r}: a name outside the document store")
-                continue
-            if saved != member.name:
-                report.fail(f"document {member.name}: restored as {saved}")
-            restored.add(saved)
-    for name in listed:
-        report.fail(f"document {name}: in the manifest but not in the tar file")
-    report.ok(f"documents: {len(restored)} file(s) unpacked into scratch storage")
-    return restored
-
-
 def _verify_audit(scratch, report: Report):
     env = {**os.environ, "DATABASE_URL": scratch.url}
     done = subprocess.run(
@@ -161,13 +117,9 @@ def _check_documents(scratch, storage, restored: set[str], report: Report):
         if not storage.exists(name):
             report.fail(f"document {pk} ({name}): no file restored for it")
             continue
-        digest = hashlib.sha256()
-        with storage.open(name, "rb") as copy:
-            for chunk in iter(lambda c=copy: c.read(archive.CHUNK), b""):
-                digest.update(chunk)
         if not sha256:
             report.warn(f"document {pk} ({name}): the row has no checksum to compare with")
-        elif digest.hexdigest() != sha256:
+        elif archive.sha256_stored(storage, name) != sha256:
             report.fail(f"document {pk} ({name}): the restored file's SHA-256 is not the row's")
             continue
         if storage.size(name) != size:
@@ -222,7 +174,8 @@ def run(backup: Path, database_settings, *, keep_scratch=False) -> tuple[Report,
     scratch = None
     try:
         storage = FileSystemStorage(location=scratch_dir / "documents")
-        restored = _restore_documents(backup, manifest, storage, report)
+        restored = archive.unpack_documents(backup, manifest, storage, report.fail)
+        report.ok(f"documents: {len(restored)} file(s) unpacked into scratch storage")
         try:
             scratch = database.restore_scratch(backup / manifest["database"]["file"], scratch_dir)
         except CommandError as error:

@@ -380,6 +380,9 @@ def _document_storage(environ) -> dict:
     return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
 
 
+# run_deadlines works alone (an advisory lock): a mail server that stops answering must not
+# hold every later run up, so a connection to it gives up after this many seconds.
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", 30))
 # The file e-mail backend's folder (EMAIL_BACKEND=django.core.mail.backends.filebased.
 # EmailBackend): mail kept as files, where a trial run must send nothing.
 if os.environ.get("EMAIL_FILE_PATH"):

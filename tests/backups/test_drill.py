@@ -1,8 +1,9 @@
-"""`manage.py backup` and `manage.py backup_drill`: a backup of a small world (orders, evidence,
+"""`manage.py backup`, `backup_drill` and `restore_documents`: a backup of a small world (orders, evidence,
 access events, an archive of old ones) restores whole into a scratch database and scratch
 files, with the real pg_dump/pg_restore on PostgreSQL and the sqlite3 backup API on SQLite;
 a backup changed after it was made fails the drill, which names what is wrong. The scratch
-copies are gone afterwards either way.
+copies are gone afterwards either way. Documents lost from storage come back from a backup,
+and none that is there is overwritten.
 
 Transactional: the data must be committed for pg_dump (another connection) to see it.
 """
@@ -16,6 +17,7 @@ from pathlib import Path
 import psycopg
 import pytest
 import time_machine
+from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
@@ -133,3 +135,24 @@ def test_an_access_event_changed_in_the_backup_fails_the_drill(small_world, tmp_
     assert "[FAIL] database dump database.sqlite3 is not the file the manifest" in report
     assert "[FAIL] verify_audit on the restored database failed" in report
     assert "[ok]   documents: all 3 evidence row(s)" in report
+
+
+def test_lost_documents_come_back_from_a_backup_and_nothing_is_overwritten(
+    small_world, tmp_path, settings
+):
+    backup = make_backup(tmp_path / "backups")
+    lost, changed = EvidenceDocument.objects.order_by("pk")[:2]
+    (settings.MEDIA_ROOT / lost.file.name).unlink()
+    (settings.MEDIA_ROOT / changed.file.name).write_bytes(b"not the evidence")
+
+    with pytest.raises(CommandError):
+        call_command("restore_documents", "--from", str(backup), stdout=io.StringIO())
+
+    assert archive.sha256_stored(default_storage, lost.file.name) == lost.sha256
+    assert (settings.MEDIA_ROOT / changed.file.name).read_bytes() == b"not the evidence"
+    (settings.MEDIA_ROOT / changed.file.name).unlink()
+    out = io.StringIO()
+    call_command("restore_documents", "--from", str(backup), stdout=out)
+    assert "3 document(s)" in out.getvalue()
+    for document in EvidenceDocument.objects.all():
+        assert archive.sha256_stored(default_storage, document.file.name) == document.sha256
