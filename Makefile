@@ -6,12 +6,16 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
 .PHONY: run oidc-demo demo-data test install messages lint bench clean
+.PHONY: backup backup-drill
 .PHONY: serve
 
 # Development mode for the demo, its data, the translations and the benchmark: plain http on
 # loopback and a secret generated into var/ (config/settings.py). The test suite sets it itself
 # (tests/settings.py); `make serve` and a server run without it.
 run oidc-demo demo-data messages bench: export PALEGG_DEVELOPMENT := 1
+# A backup of the demo's own SQLite database (no DATABASE_URL) is a local try as well; on a
+# server the environment file says everything.
+backup backup-drill: export PALEGG_DEVELOPMENT := $(if $(DATABASE_URL),$(PALEGG_DEVELOPMENT),1)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -54,6 +58,21 @@ bench: install
 	@export PALEGG_VAR_DIR="$$(mktemp -d)"; trap 'rm -rf "$$PALEGG_VAR_DIR"' EXIT; \
 	$(BIN)/python manage.py migrate --no-input --verbosity 0 && \
 	$(BIN)/python bench/import_gp_register.py
+
+# A backup of the database, the evidence documents and the audit archive, under BACKUP_DIR
+# (default var/backups). With DATABASE_OWNER_URL set, the owner reads the tables for it.
+BACKUP_DIR ?= var/backups
+backup: install
+	$(BIN)/python manage.py backup --to "$(BACKUP_DIR)" \
+		$${DATABASE_OWNER_URL:+--database-url "$$DATABASE_OWNER_URL"}
+
+# The restore test: restores a backup into a scratch database and files, checks the access
+# log, every table's row count and every document's checksum, then removes the scratch
+# copies. DRILL_FROM=<backup or directory of backups> tests one already made (the newest);
+# without it a fresh backup is made and tested.
+backup-drill: install
+	$(BIN)/python manage.py backup_drill $(if $(DRILL_FROM),--from "$(DRILL_FROM)") \
+		$${DATABASE_OWNER_URL:+--database-url "$$DATABASE_OWNER_URL"}
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -76,6 +76,8 @@ INSTALLED_APPS = [
     "municipalities",
     "courses",
     "orders",
+    # Last: backups and their restore drill read every other app's data; nothing imports it.
+    "backups",
 ]
 
 MIDDLEWARE = [
@@ -476,11 +478,7 @@ PERMISSIONS_POLICY = {
 # Static files: `collectstatic` writes hashed, compressed copies into STATIC_ROOT and whitenoise
 # serves them with far-future caching. In development mode (and so in tests) they come straight
 # from static/, with no collectstatic needed.
-if not DEVELOPMENT:
-    STORAGES = {
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
-    }
+# (STORAGES["staticfiles"], set with the document storage below.)
 
 # Operators' tools (Drift): the Django admin at PALEGG_ADMIN_PATH, for superusers who have
 # logged in through the login page and its two-factor step (config/admin.py). Empty: no
@@ -503,3 +501,75 @@ def _admin_path(value: str) -> str:
 PALEGG_ADMIN_PATH = _admin_path(os.environ.get("PALEGG_ADMIN_PATH", "drift/admin/"))
 # History is shown there, never reverted: an earlier version is restored by a new change.
 SIMPLE_HISTORY_REVERT_DISABLED = True
+
+# --- Several nodes: shared state and document storage (issue 12) -------------------------
+# Nothing a request leaves behind may live on one machine only: sessions are in the database
+# (SESSION_ENGINE above), and so is the cache (OpenID Connect's spent login states, the
+# providers' discovery documents and keys), in a table made by a migration
+# (municipalities 0009), so that a login replayed at another node is still known as a replay.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "palegg_cache",
+    }
+}
+
+
+def _document_storage(environ) -> dict:
+    """Where evidence documents are kept: PALEGG_STORAGE=filesystem (MEDIA_ROOT, default) or
+    s3 (an S3-compatible bucket shared by every node)."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    kind = environ.get("PALEGG_STORAGE", "filesystem").strip().lower() or "filesystem"
+    if kind == "filesystem":
+        # No location: FileSystemStorage reads MEDIA_ROOT (PALEGG_DOCUMENT_ROOT) when used,
+        # so a test that points MEDIA_ROOT elsewhere moves the storage with it.
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    if kind != "s3":
+        raise ImproperlyConfigured(f"PALEGG_STORAGE must be filesystem or s3 (got {kind!r}).")
+    bucket = environ.get("PALEGG_S3_BUCKET", "").strip()
+    if not bucket:
+        raise ImproperlyConfigured("PALEGG_S3_BUCKET is required with PALEGG_STORAGE=s3.")
+    encryption = environ.get("PALEGG_S3_SERVER_SIDE_ENCRYPTION", "AES256").strip()
+    options = {
+        "bucket_name": bucket,
+        "endpoint_url": environ.get("PALEGG_S3_ENDPOINT_URL", "").strip() or None,
+        "region_name": environ.get("PALEGG_S3_REGION", "").strip() or None,
+        # Without keys boto3 finds its own (instance role, AWS_* variables, profile).
+        "access_key": environ.get("PALEGG_S3_ACCESS_KEY_ID", "").strip() or None,
+        "secret_key": environ.get("PALEGG_S3_SECRET_ACCESS_KEY", "").strip() or None,
+        # Private objects and no signed links: every download goes through
+        # orders.views.download_document (access check, access log). Should anything ever ask
+        # a file for its URL, it gets one at a host that does not exist, as on the filesystem.
+        "default_acl": "private",
+        "querystring_auth": False,
+        "custom_domain": "evidence-not-served.invalid",
+        # Evidence is never overwritten: a name taken already gets a new one.
+        "file_overwrite": False,
+        # Encrypted at rest by the server (AES256, or aws:kms with the bucket's key); "none"
+        # leaves it to the bucket's own default, for servers without encryption.
+        "object_parameters": (
+            {} if encryption.lower() == "none" else {"ServerSideEncryption": encryption}
+        ),
+        # A download larger than an upload kept in memory is spooled to a temporary file.
+        "max_memory_size": FILE_UPLOAD_MAX_MEMORY_SIZE,
+    }
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+
+
+# run_deadlines works alone (an advisory lock): a mail server that stops answering must not
+# hold every later run up, so a connection to it gives up after this many seconds.
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", 30))
+# The file e-mail backend's folder (EMAIL_BACKEND=django.core.mail.backends.filebased.
+# EmailBackend): mail kept as files, where a trial run must send nothing.
+if os.environ.get("EMAIL_FILE_PATH"):
+    EMAIL_FILE_PATH = os.environ["EMAIL_FILE_PATH"]
+
+STORAGES = {
+    "default": _document_storage(os.environ),
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEVELOPMENT
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}

@@ -292,9 +292,13 @@ class SupervisionSession(models.Model):
         return f"{self.measure_id} {self.date} {self.status}"
 
 
+# Every evidence document is stored under this prefix (what a backup takes from storage).
+EVIDENCE_PREFIX = "evidence/"
+
+
 def _evidence_path(instance, filename):
     # The stored name is random: the original name is user input and stays in the database only.
-    return f"evidence/{instance.order_id}/{uuid.uuid4().hex}"
+    return f"{EVIDENCE_PREFIX}{instance.order_id}/{uuid.uuid4().hex}"
 
 
 class EvidenceDocument(models.Model):
@@ -330,6 +334,10 @@ class EvidenceDocument(models.Model):
     original_name = models.CharField(_("file name"), max_length=255)
     content_type = models.CharField(_("content type"), max_length=100)
     size = models.PositiveIntegerField(_("size in bytes"))
+    # Of the bytes as stored, taken at upload: what a copy restored from a backup is checked
+    # against (backup_drill). Empty only for a document stored before checksums were kept
+    # whose file could not be read when they were added (migration 0010).
+    sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True, editable=False)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("uploaded by"),

@@ -2,6 +2,11 @@
 workflow is involved and have asked orders.access who may act; these functions keep each
 measure's own rules."""
 
+import hashlib
+import logging
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -12,6 +17,8 @@ from municipalities.bounds import check_values
 
 from .models import Course, CourseMeeting, EvidenceDocument, Measure, SupervisionSession
 from .validators import evidence_content_type, evidence_file_name
+
+logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
@@ -213,6 +220,41 @@ def submit_report(*, measure, acting_user, report):
     return measure
 
 
+# The files stored inside the outermost evidence_kept_only_if_recorded() block now running.
+_stored_files: ContextVar[list | None] = ContextVar("stored_evidence_files", default=None)
+
+
+@contextmanager
+def evidence_kept_only_if_recorded():
+    """Files stored as evidence inside the block are deleted from storage again if the block
+    fails: the rows naming them were rolled back, and a file no row names is nobody's
+    evidence (and would sit in every backup). Wrap a service's whole transaction in it; an
+    inner block joins the outermost, so a late failure also takes the earlier files."""
+    if _stored_files.get() is not None:
+        yield
+        return
+    token = _stored_files.set([])
+    try:
+        yield
+    except BaseException:
+        for storage, name in _stored_files.get():
+            try:
+                storage.delete(name)
+            except Exception:
+                logger.exception("Stored file %s of a failed upload could not be removed", name)
+        raise
+    finally:
+        _stored_files.reset(token)
+
+
+def _sha256(uploaded_file) -> str:
+    digest = hashlib.sha256()
+    for chunk in uploaded_file.chunks():
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+@evidence_kept_only_if_recorded()
 @transaction.atomic
 def store_evidence(
     *, order, uploaded_file, kind, acting_user, measure=None, supersedes=None, submission_key=None
@@ -242,12 +284,14 @@ def store_evidence(
         original_name=evidence_file_name(uploaded_file.name, content_type),
         content_type=content_type,
         size=uploaded_file.size,
+        sha256=_sha256(uploaded_file),
         uploaded_by=acting_user,
         submission_key=submission_key,
     )
 
     def create():
         document.file.save(uploaded_file.name, uploaded_file, save=False)
+        _stored_files.get().append((document.file.storage, document.file.name))
         document.save()
         return document
 

@@ -237,7 +237,12 @@ def confirm_completion(
     if not note.strip():
         raise ValidationError({"note": _("Write a note about how the measures were carried out.")})
     bounds.check_values(CompletionConfirmation, note=note)
-    with _taking_step(task, acting_user, "confirm_completion") as order:
+    # A confirmation refused after some of its files were stored (a later file refused, a
+    # measure closed without a reason) leaves none of them in storage.
+    with (
+        course_services.evidence_kept_only_if_recorded(),
+        _taking_step(task, acting_user, "confirm_completion") as order,
+    ):
         documents = [
             course_services.store_evidence(
                 order=order, uploaded_file=file, kind=kind, acting_user=acting_user
@@ -555,4 +560,5 @@ def add_measure_document(
             submission_key=submission_key,
         )
 
-    return _measure_action(access.may_add_measure_document, measure, acting_user, action)
+    with course_services.evidence_kept_only_if_recorded():
+        return _measure_action(access.may_add_measure_document, measure, acting_user, action)

@@ -120,16 +120,18 @@ def test_a_reason_for_one_measure_does_not_cover_the_other(at_confirmation, driv
     assert snapshot(order) == before
 
 
-def test_the_service_refuses_too_and_keeps_nothing_of_the_attempt(at_confirmation, world):
+def test_the_service_refuses_too_and_keeps_nothing_of_the_attempt(at_confirmation, world, settings):
     """Behind the form: confirm_completion without reasons stores no document, no
-    confirmation, and leaves the step and the measures as they were."""
+    confirmation, and leaves the step and the measures as they were. The files it had
+    stored before the refusal are gone from storage too."""
     order = at_confirmation
     before = snapshot(order)
     with pytest.raises(ValidationError):
-        lifecycle.confirm(order, world.leader, reasons=False)
+        lifecycle.confirm(order, world.leader, documents=2, reasons=False)
     assert snapshot(order) == before
     assert CompletionConfirmation.objects.filter(order=order).count() == 0
     assert EvidenceDocument.objects.filter(order=order).count() == 0
+    assert [p for p in settings.MEDIA_ROOT.rglob("*") if p.is_file()] == []
     assert open_step_names(order) == ["confirm_completion"]
 
 
