@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
 .PHONY: run oidc-demo demo-data test install messages lint bench clean
+.PHONY: migrate
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,6 +16,20 @@ $(STAMP): pyproject.toml
 	touch $@
 
 install: $(STAMP)
+
+# Migrations as the tables' owner (DATABASE_OWNER_URL), then the runtime role (the user in
+# DATABASE_URL, or PALEGG_DB_RUNTIME_ROLE) is given its privileges: it does not own the tables, so
+# it cannot truncate them or disable their triggers. Without DATABASE_OWNER_URL (SQLite, the demo)
+# it only migrates.
+migrate: install
+	@if [ -z "$$DATABASE_OWNER_URL" ]; then \
+		$(BIN)/python manage.py migrate --no-input; \
+	else \
+		role="$$($(BIN)/python manage.py grant_runtime_role --print-role)" && \
+		test -n "$$role" || { echo "No runtime role: set DATABASE_URL or PALEGG_DB_RUNTIME_ROLE." >&2; exit 1; }; \
+		DATABASE_URL="$$DATABASE_OWNER_URL" $(BIN)/python manage.py migrate --no-input && \
+		DATABASE_URL="$$DATABASE_OWNER_URL" $(BIN)/python manage.py grant_runtime_role "$$role"; \
+	fi
 
 demo-data: install
 	$(BIN)/python manage.py migrate --no-input
