@@ -16,6 +16,7 @@ from .helpers import (
     broken_verify_audit,
     forged_after,
     insert_raw,
+    move_chain_head,
     raw_sql,
     record_events,
     verify_audit,
@@ -176,7 +177,7 @@ def test_a_truncated_tail_with_a_rewound_head_changes_the_newest_hash(five_event
     that is why verify_audit prints the newest hash, to be kept outside it."""
     kept_outside = verify_audit()
     raw_sql(f"DELETE FROM {TABLE} WHERE sequence = 5")
-    ChainHead.objects.filter(pk=1).update(sequence=4, hash=five_events[3].hash)
+    move_chain_head(sequence=4, hash=five_events[3].hash)
 
     output = verify_audit()
 
