@@ -91,10 +91,10 @@ def forged_after(event, **changes):
     return forged
 
 
-def verify_audit():
+def verify_audit(*args):
     """Run ``manage.py verify_audit``; return its output (it raises CommandError if broken)."""
     out = StringIO()
-    call_command("verify_audit", stdout=out)
+    call_command("verify_audit", *args, stdout=out)
     return out.getvalue()
 
 
