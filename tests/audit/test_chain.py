@@ -5,6 +5,7 @@ The threaded tests need separate connections and real row locks, so they run on 
 only: ``DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres pytest tests/audit/``.
 """
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -178,3 +179,28 @@ def test_simultaneous_first_writers_create_one_chain_head():
 
     assert errors == []
     assert_one_unbroken_chain(0)
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_verifying_while_events_are_written_finds_no_break():
+    """verify_audit runs on a live server (hourly, with --anchor): the walk reads one snapshot,
+    so the head it compares the last event with is not one written after it."""
+    record_events(300)
+    stop, reports = threading.Event(), []
+
+    def work(i):
+        if i == 0:
+            while not stop.is_set():
+                audit.record(action="view_case", target="order:1", detail="meanwhile")
+        else:
+            try:
+                reports.extend(chain.verify(chunk_size=100) for _ in range(10))
+            finally:
+                stop.set()
+
+    errors = in_threads(2, work)
+
+    assert errors == []
+    assert [str(r.broken) for r in reports if r.broken] == []
+    assert AccessEvent.objects.filter(detail="meanwhile").exists()
