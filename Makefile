@@ -6,8 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
 .PHONY: run oidc-demo demo-data test install messages lint bench clean
-.PHONY: backup backup-drill
-.PHONY: serve
+.PHONY: serve migrate backup backup-drill
 
 # Development mode for the demo, its data, the translations and the benchmark: plain http on
 # loopback and a secret generated into var/ (config/settings.py). The test suite sets it itself
@@ -25,6 +24,20 @@ $(STAMP): pyproject.toml
 	touch $@
 
 install: $(STAMP)
+
+# Migrations as the tables' owner (DATABASE_OWNER_URL), then the runtime role (the user in
+# DATABASE_URL, or PALEGG_DB_RUNTIME_ROLE) is given its privileges: it does not own the tables, so
+# it cannot truncate them or disable their triggers. Without DATABASE_OWNER_URL (SQLite, the demo)
+# it only migrates.
+migrate: install
+	@if [ -z "$$DATABASE_OWNER_URL" ]; then \
+		$(BIN)/python manage.py migrate --no-input; \
+	else \
+		role="$$($(BIN)/python manage.py grant_runtime_role --print-role)" && \
+		test -n "$$role" || { echo "No runtime role: set DATABASE_URL or PALEGG_DB_RUNTIME_ROLE." >&2; exit 1; }; \
+		DATABASE_URL="$$DATABASE_OWNER_URL" $(BIN)/python manage.py migrate --no-input && \
+		DATABASE_URL="$$DATABASE_OWNER_URL" $(BIN)/python manage.py grant_runtime_role "$$role"; \
+	fi
 
 demo-data: install
 	$(BIN)/python manage.py migrate --no-input
@@ -98,5 +111,5 @@ serve: install
 	  SECRET_KEY="$$(cat "$$key_file")"; export SECRET_KEY; \
 	fi; \
 	$(BIN)/python manage.py collectstatic --no-input --verbosity 0; \
-	$(BIN)/python manage.py migrate --no-input; \
+	$(MAKE) --no-print-directory -o install migrate; \
 	exec $(BIN)/gunicorn -c config/gunicorn.conf.py config.wsgi

@@ -3,16 +3,19 @@ broken one.
 
 Each event's hash covers its own content and the previous event's hash, so changing, removing
 or inserting a row breaks every link after it. The chain head (one locked row) serialises
-writers; the newest hash should also be copied somewhere the database's administrators cannot
-reach (``verify_audit`` prints it) to catch a rewrite of the whole chain.
+writers; on PostgreSQL its trigger lets it move only forward, to an event that exists. A rewrite
+of the whole chain by someone with the tables' owner's rights is caught outside the database:
+``verify_audit --anchor`` appends the newest link to a file the database cannot reach
+(audit.anchors) and checks that the chain still leads through every link anchored before.
 """
 
+import contextlib
 import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC
 
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -44,7 +47,12 @@ def content_of(event) -> dict:
 
 
 def hash_of(event) -> str:
-    canonical = json.dumps(content_of(event), sort_keys=True, ensure_ascii=False)
+    return hash_of_content(content_of(event))
+
+
+def hash_of_content(content: dict) -> str:
+    """The hash of an event given as :func:`content_of` (or an archive file's line) gives it."""
+    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -86,10 +94,32 @@ class Report:
     checked: int
     head_hash: str
     broken: Break | None
+    # The newest link's number, when the chain is intact (0 for an empty chain).
+    sequence: int = 0
+
+
+@contextlib.contextmanager
+def snapshot(using=DEFAULT_DB_ALIAS):
+    """One consistent view of the log while it is read. On PostgreSQL outside a transaction, a
+    REPEATABLE READ one: on a live server events are written while the chain is walked, and a
+    head read after the last event would otherwise be newer than it (a false break)."""
+    connection = connections[using]
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic(using=using):
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield
 
 
 def verify(chunk_size=2000) -> Report:
     """Walk the chain from its start (or from the last archive) and stop at the first break."""
+    with snapshot():
+        return _verify(chunk_size)
+
+
+def _verify(chunk_size) -> Report:
     archive = AuditArchive.objects.order_by("-last_sequence").first()
     expected_sequence = archive.last_sequence + 1 if archive else 1
     expected_previous = archive.last_hash if archive else ""
@@ -123,4 +153,4 @@ def verify(chunk_size=2000) -> Report:
         # Every link checks out, yet the newest is not the one written last: rewritten tail.
         problem = "its hash differs from the chain head's (the chain has been rewritten)"
         return Report(checked, expected_previous, Break(last_sequence, last, problem))
-    return Report(checked, expected_previous, None)
+    return Report(checked, expected_previous, None, last_sequence)

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .triggers import forward_only_head
+
 
 # On PostgreSQL the database itself refuses to change or remove a row; only archive_audit may
 # remove events, under pgtrigger.ignore and after writing them to a file.
@@ -104,13 +106,15 @@ class AccessEvent(AppendOnlyModel):
 
 
 class ChainHead(models.Model):
-    """The newest link: writers lock this one row, so events are chained one at a time."""
+    """The newest link: writers lock this one row, so events are chained one at a time. On
+    PostgreSQL its trigger lets it move only forward, to an event that exists."""
 
     sequence = models.PositiveBigIntegerField(default=0)
     hash = models.CharField(max_length=64, blank=True)
 
     class Meta:
         verbose_name = _("audit chain head")
+        triggers = [forward_only_head(AccessEvent._meta.db_table)]
 
     def __str__(self):
         return f"#{self.sequence} {self.hash}"

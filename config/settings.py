@@ -573,3 +573,10 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+
+# The database guards its own log (issue 12): the runtime role (the user in DATABASE_URL) does not
+# own the tables; `make migrate` runs migrations as DATABASE_OWNER_URL's user and then grants this
+# role its privileges (`manage.py grant_runtime_role`). `verify_audit --anchor` appends the chain's
+# newest link to this file, outside the database, and checks the chain against earlier lines.
+DB_RUNTIME_ROLE = os.environ.get("PALEGG_DB_RUNTIME_ROLE", "")
+AUDIT_ANCHOR_FILE = os.environ.get("PALEGG_AUDIT_ANCHOR_FILE", "")

@@ -2,6 +2,9 @@
 
 The file is written and flushed before any row is removed, and the removal and its record
 happen in one transaction: if anything fails, the events stay where they were.
+
+On PostgreSQL only the tables' owner may remove access events: run it with DATABASE_URL set to
+the owner's URL (DATABASE_OWNER_URL), not as the application's runtime role.
 """
 
 import hashlib
@@ -12,7 +15,7 @@ from pathlib import Path
 import pgtrigger
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 import audit
@@ -36,6 +39,9 @@ class Command(BaseCommand):
     def handle(self, *args, days, output_dir, performed_by, **options):
         if days < 1:
             raise CommandError("--days must be at least 1.")
+        # Asked before any file is written: a file left behind would block the next run.
+        if not may_remove_events():
+            raise CommandError(OWNER_ONLY)
         report = chain.verify()
         if report.broken is not None:
             raise CommandError(
@@ -80,7 +86,7 @@ class Command(BaseCommand):
                 file_name=str(path),
                 file_sha256=digest.hexdigest(),
             )
-            self._remove(first.sequence, last.sequence)
+            self._remove(first.sequence, last.sequence, path)
             audit.record(
                 action=audit.Action.ARCHIVE_AUDIT,
                 target=f"archive:{first.sequence}-{last.sequence}",
@@ -92,12 +98,36 @@ class Command(BaseCommand):
             )
         )
 
-    def _remove(self, first, last):
+    def _remove(self, first, last, path):
         # The only removal of access events there is: on PostgreSQL the append-only trigger is
-        # set aside for this statement, in this transaction.
+        # set aside for this statement, in this transaction (the runtime role may not DELETE).
         with pgtrigger.ignore("audit.AccessEvent:append_only"):
             with connection.cursor() as cursor:
-                cursor.execute(
-                    f"DELETE FROM {AccessEvent._meta.db_table} WHERE sequence BETWEEN %s AND %s",
-                    [first, last],
-                )
+                try:
+                    cursor.execute(
+                        f"DELETE FROM {TABLE} WHERE sequence BETWEEN %s AND %s", [first, last]
+                    )
+                except DatabaseError as error:
+                    if getattr(error.__cause__, "sqlstate", None) == INSUFFICIENT_PRIVILEGE:
+                        raise CommandError(
+                            f"{OWNER_ONLY} {path} was written before the refusal; its events "
+                            "are still in the database, so the file may be removed."
+                        ) from error
+                    raise
+
+
+TABLE = AccessEvent._meta.db_table
+INSUFFICIENT_PRIVILEGE = "42501"
+OWNER_ONLY = (
+    f"This database role may not remove access events (no DELETE on {TABLE}): archive_audit "
+    "must run as the tables' owner, with DATABASE_URL set to DATABASE_OWNER_URL. Nothing was "
+    "archived."
+)
+
+
+def may_remove_events() -> bool:
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT has_table_privilege(%s, 'DELETE')", [TABLE])
+        return cursor.fetchone()[0]
