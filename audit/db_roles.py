@@ -57,9 +57,25 @@ def privileges_by_table(connection) -> dict[str, tuple[str, ...]]:
             granted[table] = CHAIN_HEAD
         else:
             granted[table] = FULL
-    if MIGRATIONS_TABLE in connection.introspection.table_names():
+    existing = set(connection.introspection.table_names())
+    if MIGRATIONS_TABLE in existing:
         granted[MIGRATIONS_TABLE] = ("SELECT",)
+    # The database cache (settings.CACHES) is no model: it holds spent login states and the
+    # providers' keys, which every node reads, writes and expires.
+    for table in cache_tables():
+        if table in existing:
+            granted[table] = FULL
     return granted
+
+
+def cache_tables() -> set[str]:
+    from django.conf import settings
+
+    return {
+        cache["LOCATION"]
+        for cache in settings.CACHES.values()
+        if cache.get("BACKEND") == "django.core.cache.backends.db.DatabaseCache"
+    }
 
 
 def _check_role(cursor, role, schema):
