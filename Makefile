@@ -12,6 +12,8 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 # loopback and a secret generated into var/ (config/settings.py). The test suite sets it itself
 # (tests/settings.py); `make serve` and a server run without it.
 run oidc-demo demo-data messages bench: export PALEGG_DEVELOPMENT := 1
+# The demo's server log is read by a person in a terminal, not by a log collector.
+run oidc-demo: export PALEGG_LOG_FORMAT ?= console
 # A backup of the demo's own SQLite database (no DATABASE_URL) is a local try as well; on a
 # server the environment file says everything.
 backup backup-drill: export PALEGG_DEVELOPMENT := $(if $(DATABASE_URL),$(PALEGG_DEVELOPMENT),1)
