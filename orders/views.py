@@ -2,6 +2,7 @@
 
 from urllib.parse import urlencode
 
+import structlog
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -633,4 +634,7 @@ def _log_unlogged_refusal(request):
 
 
 def server_error(request):
-    return render(request, "500.html", status=500)
+    # The request id of the log's request_failed line (config.middleware.RequestLogMiddleware),
+    # so the person can quote it to support and the failure can be found in the log.
+    request_id = structlog.contextvars.get_contextvars().get("request_id", "")
+    return render(request, "500.html", {"request_id": request_id}, status=500)

@@ -130,6 +130,8 @@ def test_a_session_leaves_json_lines_with_request_ids_and_no_personal_data(
     settings.ROOT_URLCONF = __name__
     failure = ask(client.get(f"/feil/{quote(gp.name)}/"))
     assert failure.status_code == 500
+    # The page gives the person the reference support finds the failure by.
+    assert failure["X-Request-ID"] in failure.content.decode()
 
     lines = log_lines()
     entries = parsed(lines)
