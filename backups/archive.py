@@ -97,6 +97,11 @@ def make(to: Path, database_settings, storage=None) -> Path:
     # mkdtemp makes it readable by its owner only: it holds evidence and the access log.
     work = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=to))
     try:
+        # The anchors are copied before the dump: the chain head only moves forward, so every
+        # anchor in the copy lies within the dumped chain, which the drill checks against them.
+        anchor = anchor_file()
+        if anchor is not None and anchor.is_file():
+            shutil.copy2(anchor, work / ANCHOR)
         counts = database.dump(work / database.dump_name)
         documents = _add_documents(work / DOCUMENTS, storage)
         archived = {}
@@ -107,9 +112,6 @@ def make(to: Path, database_settings, storage=None) -> Path:
                 if path.is_file():
                     shutil.copy2(path, work / AUDIT_ARCHIVE / path.name)
                     archived[path.name] = sha256_of(path)
-        anchor = anchor_file()
-        if anchor is not None and anchor.is_file():
-            shutil.copy2(anchor, work / ANCHOR)
         manifest = {
             "format": FORMAT,
             "made": made.isoformat(),

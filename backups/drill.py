@@ -74,10 +74,15 @@ def _check_parts(backup: Path, manifest: dict, report: Report):
             report.ok(f"{label} {name} matches its manifest")
 
 
-def _verify_audit(scratch, report: Report):
+def _verify_audit(scratch, report: Report, anchors: Path | None = None):
+    """verify_audit on the restored database; with the backup's anchors (a copy: verify_audit
+    appends one), also against every hash anchored outside the database before the dump."""
     env = {**os.environ, "DATABASE_URL": scratch.url}
+    command = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "verify_audit"]
+    if anchors is not None:
+        command += ["--anchor", str(anchors)]
     done = subprocess.run(
-        [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "verify_audit"],
+        command,
         env=env,
         capture_output=True,
         text=True,
@@ -182,7 +187,11 @@ def run(backup: Path, database_settings, *, keep_scratch=False) -> tuple[Report,
             report.fail(f"the database could not be restored: {error}")
             return report, [str(scratch_dir)] if keep_scratch else []
         report.ok(f"database restored into {scratch}")
-        _verify_audit(scratch, report)
+        anchors = None
+        if manifest["anchor"]:
+            anchors = scratch_dir / "anchors.jsonl"
+            shutil.copy2(backup / archive.ANCHOR, anchors)
+        _verify_audit(scratch, report, anchors)
         _check_counts(scratch, manifest, report)
         _check_documents(scratch, storage, restored, report)
         _check_audit_archive(backup, scratch, report)

@@ -9,6 +9,7 @@ Transactional: the data must be committed for pg_dump (another connection) to se
 """
 
 import io
+import json
 import sqlite3
 import tarfile
 from datetime import timedelta
@@ -92,6 +93,42 @@ def test_a_fresh_backup_restores_whole(small_world):
     assert "documents: all 3 evidence row(s) have their file, checksums match" in report
     assert "audit archive: all 1 file(s) there, checksums match" in report
     assert "[FAIL]" not in report
+    assert scratch_databases() == []
+
+
+def anchor(path: Path):
+    call_command("verify_audit", "--anchor", str(path), stdout=io.StringIO())
+
+
+def test_the_restored_log_is_checked_against_the_anchors_kept_outside_the_database(
+    small_world, settings, tmp_path
+):
+    settings.AUDIT_ANCHOR_FILE = str(tmp_path / "anchors.jsonl")
+    anchor(tmp_path / "anchors.jsonl")
+    report, failed = drill()
+    assert failed is None, report
+    assert "agrees with all 1 earlier anchors" in report
+
+
+def test_a_restored_log_that_disagrees_with_an_anchor_fails_the_drill(
+    small_world, settings, tmp_path
+):
+    """As if the log had been rewritten after it was anchored: the anchored hash of the newest
+    event is not the one in the database, so the backup of that database fails the drill."""
+    anchors = tmp_path / "anchors.jsonl"
+    settings.AUDIT_ANCHOR_FILE = str(anchors)
+    anchor(anchors)
+    newest = AccessEvent.objects.order_by("-sequence").first()
+    with anchors.open("a") as file:
+        file.write(
+            json.dumps({"at": "2026-12-01T10:00:00+00:00", "hash": "0" * 64,
+                        "sequence": newest.sequence}) + "\n"
+        )  # fmt: skip
+    report, failed = drill()
+    assert failed is not None
+    assert "[FAIL] verify_audit on the restored database failed" in report
+    assert "no longer agrees with" in report
+    assert f"#{newest.sequence}" in report
     assert scratch_databases() == []
 
 
