@@ -4,6 +4,8 @@ terminates TLS (nginx); the proxy's address must be in PALEGG_FORWARDED_ALLOW_IP
 
 import multiprocessing
 import os
+import sys
+from pathlib import Path
 
 # Loopback by default: only the proxy on the same machine reaches gunicorn.
 bind = os.environ.get("PALEGG_BIND", "127.0.0.1:8000")
@@ -38,3 +40,35 @@ loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 # gunicorn's control socket is not used; its default path is shared by every gunicorn the
 # same user runs, so two servers on one machine would fight over it.
 control_socket_disable = True
+
+# gunicorn's own lines (starting, a worker booted or killed, a timeout) in the same form as the
+# application's (config/logs.py: JSON by default), so the journal holds one kind of line that a
+# log collector can parse. The access log's lines are JSON already (access_log_format).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from config import logs as _logs  # noqa: E402
+
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "structured": _logs.formatter(os.environ.get("PALEGG_LOG_FORMAT", "json").strip().lower()),
+        "as_is": {"format": "%(message)s"},
+    },
+    "handlers": {
+        "error": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stderr",
+            "formatter": "structured",
+        },
+        # Where PALEGG_ACCESS_LOG says: standard output (-), or a file.
+        "access": (
+            {"class": "logging.FileHandler", "filename": accesslog, "formatter": "as_is"}
+            if accesslog not in (None, "-")
+            else {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "as_is"}
+        ),
+    },
+    "loggers": {
+        "gunicorn.error": {"level": loglevel.upper(), "handlers": ["error"], "propagate": False},
+        "gunicorn.access": {"level": "INFO", "handlers": ["access"], "propagate": False},
+    },
+}
