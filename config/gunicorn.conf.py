@@ -67,6 +67,8 @@ logconfig_dict = {
             else {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "as_is"}
         ),
     },
+    # gunicorn's default root logger names a handler of its own defaults, replaced here.
+    "root": {"level": "INFO", "handlers": []},
     "loggers": {
         "gunicorn.error": {"level": loglevel.upper(), "handlers": ["error"], "propagate": False},
         "gunicorn.access": {"level": "INFO", "handlers": ["access"], "propagate": False},
