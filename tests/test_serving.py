@@ -4,6 +4,7 @@ refuses without SECRET_KEY, and gunicorn behind an https proxy serves the login 
 security header and logs the browser's address (PostgreSQL: gunicorn's workers need a database
 the test shares)."""
 
+import json
 import os
 import re
 import secrets
@@ -166,7 +167,7 @@ def gunicorn(transactional_db, tmp_path):
     reason="gunicorn's workers need a database shared with the test (set DATABASE_URL=postgres://…)",
 )
 def test_gunicorn_behind_https_proxy_serves_the_login_with_security_headers(
-    transactional_db, gunicorn
+    transactional_db, gunicorn, tmp_path
 ):
     user = factories.caseworker_for(factories.AuthorityFactory(), username="drift.saksbehandler")
     # The server has Django's default (slow) password hashers, not the suite's quick one.
@@ -230,3 +231,10 @@ def test_gunicorn_behind_https_proxy_serves_the_login_with_security_headers(
     # The access log has the browser's address, not the proxy's.
     login = AccessEvent.objects.get(action=Action.LOGIN, outcome="shown", target_id=str(user.pk))
     assert login.ip_address == BROWSER_ADDRESS
+    # What the server wrote to standard error (gunicorn's own lines and the application's
+    # request lines alike) is one JSON object a line, for the log collector.
+    written = [line for line in (tmp_path / "gunicorn.log").read_text().splitlines() if line]
+    entries = [json.loads(line) for line in written]
+    assert {"gunicorn.error", "django_structlog.middlewares.request"} <= {
+        entry.get("logger") for entry in entries
+    }
