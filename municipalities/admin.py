@@ -5,16 +5,21 @@ invited, changed or deactivated by change_person (which ends a deactivated perso
 an appointment is made by appoint (with the invitation the appointment page sends) and ended,
 never deleted, by end_appointment; invitations are sent again or revoked as on the
 organisation's page. The reference data (authorities, municipalities, GP offices, the health
-personnel register) is read-only here: it comes from its files (load_reference_data,
-import_gp_register), which would undo an edit made here.
+personnel register) is not edited here: it comes from its files, which would undo an edit made
+here. The authorities and municipalities are updated from their files here by the same service
+as `manage.py load_reference_data` (with the operator in their history); the GP register comes
+in through `manage.py import_gp_register`.
 """
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.http import HttpResponseNotAllowed
+from django.shortcuts import redirect
+from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from config.admin import OperatorAdmin, OperatorHistoryAdmin, ServiceForm
 
-from . import appointments, bounds, invitations
+from . import appointments, bounds, invitations, services
 from .models import (
     Appointment,
     Authority,
@@ -27,18 +32,58 @@ from .models import (
 )
 from .views import INVITATION_ACTIONS
 
-# --- reference data: read-only, with its history
+# --- reference data: read-only, with its history, updated from its files
+
+
+class ReferenceDataAdmin(OperatorHistoryAdmin):
+    """The list has a button that loads the reference files again (load_reference_data)."""
+
+    change_list_template = "admin/municipalities/reference_data_change_list.html"
+
+    def get_urls(self):
+        name = f"{self.opts.app_label}_{self.opts.model_name}_update_from_files"
+        update = path("oppdater/", self.admin_site.admin_view(self.update_from_files), name=name)
+        return [update, *super().get_urls()]
+
+    def changelist_view(self, request, extra_context=None):
+        url = f"admin:{self.opts.app_label}_{self.opts.model_name}_update_from_files"
+        extra_context = {**(extra_context or {}), "update_from_files_url": reverse(url)}
+        return super().changelist_view(request, extra_context)
+
+    def update_from_files(self, request):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        try:
+            summary = services.load_reference_data(acting_user=request.user)
+        except services.ReferenceDataError as error:
+            messages.error(request, _("The reference files were not loaded: %s") % error)
+        else:
+            for line in summary.lines():
+                messages.info(request, line)
+            if summary.unlisted:
+                messages.warning(
+                    request,
+                    _("%(count)d municipalities need a decision.")
+                    % {"count": len(summary.unlisted)},
+                )
+            messages.success(
+                request,
+                _("Reference data loaded.")
+                if summary.changed_anything
+                else _("The reference data was already up to date; nothing changed."),
+            )
+        return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
 
 
 @admin.register(Authority)
-class AuthorityAdmin(OperatorHistoryAdmin):
+class AuthorityAdmin(ReferenceDataAdmin):
     list_display = ["name", "kind", "org_number"]
     list_filter = ["kind"]
     search_fields = ["name", "=org_number"]
 
 
 @admin.register(Municipality)
-class MunicipalityAdmin(OperatorHistoryAdmin):
+class MunicipalityAdmin(ReferenceDataAdmin):
     list_display = ["number", "name", "county", "authority", "valid_to", "successor"]
     list_filter = [("valid_to", admin.EmptyFieldListFilter), "authority"]
     list_select_related = ["authority", "successor"]

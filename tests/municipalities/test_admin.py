@@ -340,3 +340,39 @@ def test_the_people_offered_while_typing_are_a_logged_look(world, operator, oper
     )
     for junk in ({}, {"app_label": "x"}, {"app_label": "municipalities", "model_name": "%00"}):
         assert operator_client.get("/drift/admin/autocomplete/", junk).status_code == 403
+
+
+# --- reference data ----------------------------------------------------------------------
+
+
+def test_the_reference_data_is_updated_from_its_files_in_the_admin_with_the_operator_in_history(
+    db, operator, operator_client
+):
+    """The button on the municipality list runs load_reference_data (as the command does):
+    what was not as in the files is put right, and its history names the operator."""
+    page = operator_client.get(ADMIN + "municipality/")
+    assert page.status_code == 200
+    update = ADMIN + "municipality/oppdater/"
+    assert f'action="{update}"' in page.content.decode()
+    assert operator_client.get(update).status_code == 405
+
+    response = operator_client.post(update, follow=True)
+
+    assert response.status_code == 200
+    shown = [str(m) for m in response.context["messages"]]
+    assert any(line.startswith("Municipalities: ") for line in shown)
+    oslo = Municipality.objects.get(number="0301")
+    assert oslo.name == "Oslo"
+    assert oslo.history.earliest("history_date").history_user == operator
+
+    # Run again: nothing to change, and it says so.
+    again = operator_client.post(ADMIN + "authority/oppdater/", follow=True)
+    assert "Referansedataene var allerede oppdatert; ingenting ble endret." in [
+        str(m) for m in again.context["messages"]
+    ]
+
+
+def test_someone_who_is_not_an_operator_cannot_update_the_reference_data(world, client):
+    client.force_login(world.caseworker)
+    assert client.post(ADMIN + "municipality/oppdater/").status_code in (302, 404)
+    assert not Municipality.objects.filter(number="0301").exists()
