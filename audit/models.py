@@ -114,6 +114,7 @@ class ChainHead(models.Model):
 
     class Meta:
         verbose_name = _("audit chain head")
+        verbose_name_plural = _("audit chain head")
         triggers = [forward_only_head(AccessEvent._meta.db_table)]
 
     def __str__(self):

@@ -58,8 +58,25 @@ class ReferenceDataAdmin(OperatorHistoryAdmin):
         except services.ReferenceDataError as error:
             messages.error(request, _("The reference files were not loaded: %s") % error)
         else:
-            for line in summary.lines():
-                messages.info(request, line)
+            a, m = summary.authorities, summary.municipalities
+            messages.info(
+                request,
+                _(
+                    "Authorities: %(created)d created, %(updated)d updated, "
+                    "%(unchanged)d unchanged."
+                )
+                % {"created": len(a.created), "updated": len(a.updated),
+                   "unchanged": len(a.unchanged)},
+            )  # fmt: skip
+            messages.info(
+                request,
+                _(
+                    "Municipalities: %(created)d created, %(updated)d updated, "
+                    "%(unchanged)d unchanged, %(ceased)d ceased."
+                )
+                % {"created": len(m.created), "updated": len(m.updated),
+                   "unchanged": len(m.unchanged), "ceased": len(m.ceased)},
+            )  # fmt: skip
             if summary.unlisted:
                 messages.warning(
                     request,

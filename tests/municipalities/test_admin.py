@@ -360,7 +360,7 @@ def test_the_reference_data_is_updated_from_its_files_in_the_admin_with_the_oper
 
     assert response.status_code == 200
     shown = [str(m) for m in response.context["messages"]]
-    assert any(line.startswith("Municipalities: ") for line in shown)
+    assert any(line.startswith("Kommuner: ") and "endret" in line for line in shown)
     oslo = Municipality.objects.get(number="0301")
     assert oslo.name == "Oslo"
     assert oslo.history.earliest("history_date").history_user == operator
