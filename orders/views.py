@@ -20,6 +20,7 @@ from viewflow.workflow.status import PROCESS
 import audit
 from audit import Action
 from config.forms import CONTROL_CHARACTERS
+from config.pages import form_errors_from, list_query, page_of
 from municipalities.access import may_appoint, overseen_municipalities
 from municipalities.models import Appointment, HealthPersonnel
 from municipalities.selectors import caseworkers_of, register_of
@@ -86,27 +87,6 @@ def probed(request, order, action, target, lookup, pk):
     except Http404:
         log_access(request, action, target, order=order, outcome="refused")
         raise
-
-
-def page_of(request, items):
-    # get_page parses the number itself: anything but a page number (text, NUL, 5,000 digits)
-    # is page 1, a number past the end the last page; it never reaches the database.
-    return Paginator(items, settings.PAGE_SIZE).get_page(request.GET.get("side"))
-
-
-def form_errors_from(error: ValidationError, form):
-    if hasattr(error, "error_dict"):
-        for field, errors in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
-
-
-def list_query(request) -> str:
-    """The list's GET filters, for its page links."""
-    query = request.GET.copy()
-    query.pop("side", None)
-    return query.urlencode()
 
 
 @login_required
