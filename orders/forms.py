@@ -66,7 +66,7 @@ class IssueOrderForm(forms.Form):
         self.fields["issuing_authority"].queryset = authorities
         self.fields["caseworker"].queryset = caseworkers
         self.fields["hpr_number"].widget.attrs["data-lookup-url"] = reverse(
-            "orders:personnel_lookup"
+            "web:personnel_lookup"
         )
         if len(authorities) == 1:
             self.fields["issuing_authority"].initial = authorities[0].pk
@@ -472,16 +472,4 @@ class CaseListFilterForm(DeadlineFilterForm):
             ("appeal", _("Under appeal")),
         ],
     )
-    q = SearchField(label=_("Search"))
-
-
-class MunicipalitySearchForm(forms.Form):
-    """?q= of the municipality list."""
-
-    q = SearchField(label=_("Search by number or name"))
-
-
-class PersonnelLookupForm(forms.Form):
-    """?q= of the issue form's type-ahead: an HPR number or part of a name."""
-
     q = SearchField(label=_("Search"))
