@@ -31,6 +31,7 @@ from .models import (
     CompletionConfirmation,
     DeadlineExtension,
     FollowUp,
+    Notification,
     Order,
     Review,
     SupervisionGrant,
@@ -562,3 +563,13 @@ def add_measure_document(
 
     with course_services.evidence_kept_only_if_recorded():
         return _measure_action(access.may_add_measure_document, measure, acting_user, action)
+
+
+def mark_notifications_read(*, acting_user, pk=None) -> int:
+    """Mark the user's unread notices read: all of them ("Mark all as read"), or the one with
+    pk. A change of the list only, never of a notice's content; someone else's notice is left
+    alone. Returns how many were marked."""
+    unread = Notification.objects.filter(recipient=acting_user, read_at__isnull=True)
+    if pk is not None:
+        unread = unread.filter(pk=pk)
+    return unread.update(read_at=timezone.now())
