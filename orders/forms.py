@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from config.converters import DatabaseId
 from config.forms import SearchField
 from courses.models import Course, EvidenceDocument, Measure
+from courses.validators import evidence_content_type
 from municipalities import bounds
 from municipalities.models import HealthPersonnel, Municipality
 
@@ -326,8 +327,6 @@ class ConfirmCompletionForm(forms.Form):
         return {m.pk: self.cleaned_data[f"reason_{m.pk}"] for m in self.incomplete}
 
     def clean_files(self):
-        from courses.validators import evidence_content_type
-
         files = self.cleaned_data["files"]
         errors = []
         for f in files:
