@@ -29,6 +29,7 @@ from .models import (
     Review,
     SupervisionGrant,
 )
+from .notifications import late_step_of
 
 STAGE_LABELS = {
     "plan_measures": _("Awaiting the municipality's plan"),
@@ -710,8 +711,6 @@ def timeline_for(order, *, kinds=()) -> timeline.Timeline:
 
 def follow_up_context(order, task) -> dict:
     """What the follow-up page shows: the late step, its deadline, whether extending is open."""
-    from .notifications import late_step_of
-
     late = late_step_of(task)
     return {
         "late_step": late,

@@ -36,6 +36,7 @@ from .models import (
     Review,
     SupervisionGrant,
 )
+from .notifications import late_step_of
 
 
 class StepNotOpen(Exception):
@@ -295,8 +296,6 @@ def _end_supervision(order, acting_user, reason):
 def follow_up(*, task, acting_user, action, note) -> FollowUp:
     """The caseworker's follow-up of a step that stayed late past the grace period: what they
     did (contacted the municipality, extended the deadline, consider further reaction)."""
-    from .notifications import late_step_of
-
     if not note.strip():
         raise ValidationError({"note": _("Say what was done about the missed deadline.")})
     with _taking_step(task, acting_user, "follow_up") as order:
