@@ -93,5 +93,3 @@ def personnel_lookup(request):
         for p in matches
     ]
     return JsonResponse({"results": results})
-
-
