@@ -76,6 +76,8 @@ INSTALLED_APPS = [
     "municipalities",
     "courses",
     "orders",
+    # The pages that cut across the apps above (web/__init__.py).
+    "web",
     # Last: backups and their restore drill read every other app's data; nothing imports it.
     "backups",
 ]

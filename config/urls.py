@@ -68,8 +68,9 @@ urlpatterns = [
     # Answered by config.health.HealthCheckMiddleware before the other middleware; the route
     # is here so that reverse("health") and the URL tests know it.
     path(health.HEALTH_PATH.lstrip("/"), health.health, name="health"),
-    path("tilgangslogg/", include("orders.audit_urls", namespace="auditlog")),
+    path("tilgangslogg/", include("web.audit_urls", namespace="auditlog")),
     path("", include("orders.urls")),
+    path("", include("web.urls")),
     path("", include("municipalities.urls")),
     path("", include("courses.urls")),
 ]
@@ -79,7 +80,7 @@ urlpatterns = [
 if settings.PALEGG_ADMIN_PATH:
     urlpatterns.append(path(settings.PALEGG_ADMIN_PATH, admin.site.urls))
 
-handler400 = "orders.views.bad_request"
-handler403 = "orders.views.permission_denied"
-handler404 = "orders.views.page_not_found"
-handler500 = "orders.views.server_error"
+handler400 = "web.errors.bad_request"
+handler403 = "web.errors.permission_denied"
+handler404 = "web.errors.page_not_found"
+handler500 = "web.errors.server_error"

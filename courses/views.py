@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 import audit
 from audit.timeline import history_entries
+from config.pages import form_errors_from
 from municipalities.access import administered_authorities, capacity_of
 
 from . import services
@@ -45,11 +46,7 @@ def _save(request, form, course=None):
                 acting_user=request.user, course=course, **form.cleaned_data
             )
     except ValidationError as error:
-        if hasattr(error, "error_dict"):
-            for field, errors in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
-        else:
-            form.add_error(None, error.messages)
+        form_errors_from(error, form)
     except IntegrityError:
         # Another administrator saved the same provider and title a moment earlier.
         data = form.cleaned_data

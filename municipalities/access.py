@@ -25,6 +25,7 @@ from .models import (
     Municipality,
     MunicipalityGroupObjectPermission,
     MunicipalityUserObjectPermission,
+    User,
 )
 
 ROLE_PERMISSIONS = {
@@ -229,8 +230,6 @@ def capacity_of(user) -> Capacity:
 
 def leaders_of(municipality):
     """The active users who act for the municipality (its leaders), directly or by group."""
-    from .models import User
-
     name = codename(ACT_FOR_MUNICIPALITY)
     direct = MunicipalityUserObjectPermission.objects.filter(
         content_object=municipality, permission__codename=name

@@ -1,13 +1,17 @@
 """Reads about organisations and people."""
 
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 
 from .access import codename
 from .invitations import status_of
 from .models import (
     ACT_FOR_AUTHORITY,
+    Appointment,
+    Authority,
     AuthorityGroupObjectPermission,
     AuthorityUserObjectPermission,
+    GPOffice,
+    HealthPersonnel,
     Invitation,
     LoginIdentity,
     User,
@@ -36,8 +40,6 @@ def caseworkers_of(authorities):
 
 def appointments_of(organisation):
     """Active and ended appointments of an authority or municipality, newest first."""
-    from .models import Appointment, Authority
-
     field = "authority" if isinstance(organisation, Authority) else "municipality"
     return Appointment.objects.filter(**{field: organisation}).select_related(
         "user", "appointed_by", "ended_by"
@@ -46,8 +48,6 @@ def appointments_of(organisation):
 
 def appointment_history_of(organisation):
     """Every saved version of the organisation's appointments: who granted or removed what."""
-    from .models import Appointment, Authority
-
     field = "authority_id" if isinstance(organisation, Authority) else "municipality_id"
     return (
         Appointment.history.filter(**{field: organisation.pk})
@@ -58,10 +58,6 @@ def appointment_history_of(organisation):
 
 def register_of(municipality):
     """GP offices with their GPs, and GPs of the municipality without an office."""
-    from django.db.models import Prefetch
-
-    from .models import GPOffice, HealthPersonnel
-
     offices = GPOffice.objects.filter(municipality=municipality).prefetch_related(
         Prefetch("gps", queryset=HealthPersonnel.objects.order_by("name"))
     )

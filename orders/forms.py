@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from config.converters import DatabaseId
 from config.forms import SearchField
 from courses.models import Course, EvidenceDocument, Measure
+from courses.validators import evidence_content_type
 from municipalities import bounds
 from municipalities.models import HealthPersonnel, Municipality
 
@@ -66,7 +67,7 @@ class IssueOrderForm(forms.Form):
         self.fields["issuing_authority"].queryset = authorities
         self.fields["caseworker"].queryset = caseworkers
         self.fields["hpr_number"].widget.attrs["data-lookup-url"] = reverse(
-            "orders:personnel_lookup"
+            "web:personnel_lookup"
         )
         if len(authorities) == 1:
             self.fields["issuing_authority"].initial = authorities[0].pk
@@ -326,8 +327,6 @@ class ConfirmCompletionForm(forms.Form):
         return {m.pk: self.cleaned_data[f"reason_{m.pk}"] for m in self.incomplete}
 
     def clean_files(self):
-        from courses.validators import evidence_content_type
-
         files = self.cleaned_data["files"]
         errors = []
         for f in files:
@@ -472,16 +471,4 @@ class CaseListFilterForm(DeadlineFilterForm):
             ("appeal", _("Under appeal")),
         ],
     )
-    q = SearchField(label=_("Search"))
-
-
-class MunicipalitySearchForm(forms.Form):
-    """?q= of the municipality list."""
-
-    q = SearchField(label=_("Search by number or name"))
-
-
-class PersonnelLookupForm(forms.Form):
-    """?q= of the issue form's type-ahead: an HPR number or part of a name."""
-
     q = SearchField(label=_("Search"))

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from viewflow.workflow.exceptions import FlowLockFailed
 
 import audit
+from config.pages import form_errors_from, page_of
 from courses.models import Measure
 from courses.services import AlreadyRecorded
 from municipalities import invitations
@@ -23,7 +24,7 @@ from municipalities import selectors as municipality_selectors
 
 from . import access, selectors, services
 from . import measure_forms as forms
-from .views import BUSY_MESSAGE, form_errors_from, log_access, page_of, probed, visible_order
+from .views import BUSY_MESSAGE, log_access, probed, visible_order
 
 CLOSED_MESSAGE = _("The case is closed; nothing was changed.")
 ACCESS_ENDED_MESSAGE = _(

@@ -3,14 +3,14 @@
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from audit import Action
+from config.pages import page_of
 
-from . import selectors
+from . import selectors, services
 from .models import Notification
-from .views import log_refused_probe, page_of
+from .views import log_refused_probe
 
 
 @login_required
@@ -19,7 +19,7 @@ def notification_list(request):
     mine = Notification.objects.filter(recipient=request.user)
     if request.method == "POST":
         # "Mark all as read": a change of the list only, never of the notices' content.
-        mine.filter(read_at__isnull=True).update(read_at=timezone.now())
+        services.mark_notifications_read(acting_user=request.user)
         return redirect("orders:notifications")
     page = page_of(request, mine.select_related("order"))
     context = {"page": page, "unread": mine.filter(read_at__isnull=True).count()}
@@ -39,7 +39,7 @@ def open_notification(request, pk):
         )
         raise Http404
     if notification.read_at is None:
-        Notification.objects.filter(pk=pk).update(read_at=timezone.now())
+        services.mark_notifications_read(acting_user=request.user, pk=pk)
     if selectors.orders_for_list(request.user).filter(pk=notification.order_id).exists():
         return redirect("orders:case_detail", pk=notification.order_id)
     return redirect("orders:my_tasks")

@@ -20,7 +20,16 @@ from courses.models import CourseMeeting, EvidenceDocument, Measure, Supervision
 from municipalities.models import Municipality
 
 from . import access, deadlines
-from .models import Appeal, NextDeadline, Order, Review, SupervisionGrant
+from .models import (
+    Appeal,
+    CompletionConfirmation,
+    DeadlineExtension,
+    NextDeadline,
+    Order,
+    Review,
+    SupervisionGrant,
+)
+from .notifications import late_step_of
 
 STAGE_LABELS = {
     "plan_measures": _("Awaiting the municipality's plan"),
@@ -581,8 +590,6 @@ def timeline_for(order, *, kinds=()) -> timeline.Timeline:
     """The case's history, newest first, as a sliceable timeline for a Paginator: a fixed
     number of queries per page, however long it is. ``kinds`` defaults to HISTORY_KINDS; the
     caller has checked "access" against timeline_kinds_for."""
-    from .models import CompletionConfirmation, DeadlineExtension
-
     sources = {
         "order": lambda: timeline.history_entries(
             Order.history.filter(process_ptr_id=order.pk),
@@ -704,9 +711,6 @@ def timeline_for(order, *, kinds=()) -> timeline.Timeline:
 
 def follow_up_context(order, task) -> dict:
     """What the follow-up page shows: the late step, its deadline, whether extending is open."""
-    from . import deadlines
-    from .notifications import late_step_of
-
     late = late_step_of(task)
     return {
         "late_step": late,

@@ -31,10 +31,12 @@ from .models import (
     CompletionConfirmation,
     DeadlineExtension,
     FollowUp,
+    Notification,
     Order,
     Review,
     SupervisionGrant,
 )
+from .notifications import late_step_of
 
 
 class StepNotOpen(Exception):
@@ -294,8 +296,6 @@ def _end_supervision(order, acting_user, reason):
 def follow_up(*, task, acting_user, action, note) -> FollowUp:
     """The caseworker's follow-up of a step that stayed late past the grace period: what they
     did (contacted the municipality, extended the deadline, consider further reaction)."""
-    from .notifications import late_step_of
-
     if not note.strip():
         raise ValidationError({"note": _("Say what was done about the missed deadline.")})
     with _taking_step(task, acting_user, "follow_up") as order:
@@ -562,3 +562,13 @@ def add_measure_document(
 
     with course_services.evidence_kept_only_if_recorded():
         return _measure_action(access.may_add_measure_document, measure, acting_user, action)
+
+
+def mark_notifications_read(*, acting_user, pk=None) -> int:
+    """Mark the user's unread notices read: all of them ("Mark all as read"), or the one with
+    pk. A change of the list only, never of a notice's content; someone else's notice is left
+    alone. Returns how many were marked."""
+    unread = Notification.objects.filter(recipient=acting_user, read_at__isnull=True)
+    if pk is not None:
+        unread = unread.filter(pk=pk)
+    return unread.update(read_at=timezone.now())

@@ -10,11 +10,6 @@ urlpatterns = [
     path("saker/ny/", views.issue_order, name="issue_order"),
     path("saker/<id:pk>/", views.case_detail, name="case_detail"),
     path("saker/<id:pk>/innsyn/", views.case_readers, name="case_readers"),
-    path("kommuner/", views.municipality_list, name="municipality_list"),
-    path(
-        "kommuner/<municipality:number>/", views.municipality_overview, name="municipality_overview"
-    ),
-    path("oppslag/helsepersonell/", views.personnel_lookup, name="personnel_lookup"),
     path("varsler/", notification_views.notification_list, name="notifications"),
     path("varsler/<id:pk>/", notification_views.open_notification, name="notification"),
     path("saker/<id:pk>/steg/<id:task_pk>/", views.task_step, name="task_step"),

@@ -2,14 +2,11 @@
 
 from urllib.parse import urlencode
 
-import structlog
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -19,10 +16,8 @@ from viewflow.workflow.status import PROCESS
 
 import audit
 from audit import Action
-from config.forms import CONTROL_CHARACTERS
-from municipalities.access import may_appoint, overseen_municipalities
-from municipalities.models import Appointment, HealthPersonnel
-from municipalities.selectors import caseworkers_of, register_of
+from config.pages import form_errors_from, list_query, page_of
+from municipalities.selectors import caseworkers_of
 
 from . import access, forms, selectors, services
 from .models import Order
@@ -86,27 +81,6 @@ def probed(request, order, action, target, lookup, pk):
     except Http404:
         log_access(request, action, target, order=order, outcome="refused")
         raise
-
-
-def page_of(request, items):
-    # get_page parses the number itself: anything but a page number (text, NUL, 5,000 digits)
-    # is page 1, a number past the end the last page; it never reaches the database.
-    return Paginator(items, settings.PAGE_SIZE).get_page(request.GET.get("side"))
-
-
-def form_errors_from(error: ValidationError, form):
-    if hasattr(error, "error_dict"):
-        for field, errors in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
-
-
-def list_query(request) -> str:
-    """The list's GET filters, for its page links."""
-    query = request.GET.copy()
-    query.pop("side", None)
-    return query.urlencode()
 
 
 @login_required
@@ -521,120 +495,3 @@ def download_document(request, pk, document_pk):
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response
-
-
-@login_required
-def municipality_list(request):
-    form = forms.MunicipalitySearchForm(request.GET or None)
-    search = form.cleaned_data["q"] if form.is_valid() else ""
-    municipalities = overseen_municipalities(request.user).select_related("authority")
-    if search:
-        municipalities = municipalities.filter(
-            Q(number__startswith=search)
-            | Q(name__icontains=search)
-            | Q(official_name__icontains=search)
-        )
-    page = page_of(request, municipalities.order_by("number"))
-    query = urlencode({"q": search}) if search else ""
-    context = {"page": page, "q": search, "query": query, "form": form}
-    return render(request, "orders/municipality_list.html", context)
-
-
-@login_required
-def municipality_overview(request, number):
-    """The municipality's GP offices, GPs and orders: for its leaders and the authorities
-    that cover it."""
-    municipality = overseen_municipalities(request.user).filter(number=number).first()
-    if municipality is None:
-        log_access(request, Action.VIEW_MUNICIPALITY, f"municipality:{number}", outcome="refused")
-        raise Http404
-    log_access(request, Action.VIEW_MUNICIPALITY, municipality)
-    offices, without_office = register_of(municipality)
-    today = timezone.localdate()
-    orders = selectors.orders_for_list(request.user, today=today).filter(municipality=municipality)
-    page = page_of(request, orders)
-    for order in page.object_list:
-        order.stage = selectors.stage_of(order)
-        order.next_due = selectors.next_due_of(order, today)
-    visible_here = access.orders_visible_to(request.user).filter(municipality=municipality)
-    counts = selectors.deadline_counts(visible_here, today)
-    context = {
-        "municipality": municipality,
-        "offices": offices,
-        "without_office": without_office,
-        "page": page,
-        "overview": [selectors.OrganisationCounts("municipality", municipality, counts)],
-        "may_appoint": may_appoint(request.user, Appointment.Role.LEADER, municipality),
-    }
-    return render(request, "orders/municipality_overview.html", context)
-
-
-@login_required
-def personnel_lookup(request):
-    """Type-ahead for the issue form: health personnel by HPR number or name (caseworkers)."""
-    if not access.may_issue(request.user):
-        log_access(request, Action.SEARCH_PERSONNEL, "search:0", outcome="refused")
-        raise Http404
-    form = forms.PersonnelLookupForm(request.GET)
-    if not form.is_valid():
-        return JsonResponse({"results": [], "errors": form.errors["q"]})
-    term = form.cleaned_data["q"]
-    if len(term) < 2:
-        return JsonResponse({"results": []})
-    matches = HealthPersonnel.objects.select_related("municipality").filter(
-        Q(hpr_number__startswith=term) | Q(name__icontains=term)
-    )[:10]
-    log_access(request, Action.SEARCH_PERSONNEL, f"search:{len(matches)}", detail=term)
-    results = [
-        {
-            "hpr": p.hpr_number,
-            "name": p.name,
-            "profession": p.get_profession_display(),
-            "municipality_number": p.municipality.number,
-            "municipality": p.municipality.name,
-        }
-        for p in matches
-    ]
-    return JsonResponse({"results": results})
-
-
-def bad_request(request, exception=None):
-    """400, in the site's own layout (viewflow's English page would win otherwise); a body
-    over DATA_UPLOAD_MAX_MEMORY_SIZE is 413 and says what the limit is."""
-    if isinstance(exception, RequestDataTooBig):
-        limit_mb = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / (1024 * 1024)
-        return render(request, "413.html", {"limit_mb": limit_mb}, status=413)
-    return render(request, "400.html", status=400)
-
-
-def permission_denied(request, exception=None):
-    _log_unlogged_refusal(request)
-    return render(request, "403.html", status=403)
-
-
-def page_not_found(request, exception=None):
-    _log_unlogged_refusal(request)
-    return render(request, "404.html", status=404)
-
-
-def _log_unlogged_refusal(request):
-    """Every refusal is logged: a signed-in user's 404 or 403 that no view has logged yet (a
-    URL that matches no page, such as /kommuner/%00/, or an object outside any case) is logged
-    as a refused look at that path. Nothing is shown either way, so a log that cannot be
-    written does not turn the answer into an error."""
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated or getattr(request, "access_logged", False):
-        return
-    # What of the path the log keeps: no control characters (a NUL cannot be stored).
-    path = CONTROL_CHARACTERS.sub("?", request.path)
-    try:
-        log_refused_probe(request, Action.OPEN_PAGE, f"path:{path[:50]}", detail=path)
-    except audit.AuditWriteFailed:
-        pass
-
-
-def server_error(request):
-    # The request id of the log's request_failed line (config.middleware.RequestLogMiddleware),
-    # so the person can quote it to support and the failure can be found in the log.
-    request_id = structlog.contextvars.get_contextvars().get("request_id", "")
-    return render(request, "500.html", {"request_id": request_id}, status=500)

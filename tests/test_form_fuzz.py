@@ -35,7 +35,8 @@ from tests.probe_world import body_from, changed, client_as, row_counts
 FORM_MODULES = [
     "orders.forms",
     "orders.measure_forms",
-    "orders.audit_forms",
+    "web.audit_forms",
+    "web.forms",
     "courses.forms",
     "municipalities.forms",
     # The operators' admin site's forms (config/admin.py ServiceForm): saving is a service
@@ -43,7 +44,7 @@ FORM_MODULES = [
     "municipalities.admin",
     "courses.admin",
 ]
-PROJECT_APPS = ("orders", "courses", "municipalities", "audit")
+PROJECT_APPS = ("orders", "courses", "municipalities", "audit", "web")
 
 # How to build each form: the keyword arguments its constructor needs, from the world.
 FORM_KWARGS = {
@@ -63,8 +64,8 @@ FORM_KWARGS = {
     "orders.forms.DecideAppealForm": lambda w: {"appeal": w.A.appeal},
     "orders.forms.DeadlineFilterForm": lambda w: {},
     "orders.forms.CaseListFilterForm": lambda w: {},
-    "orders.forms.MunicipalitySearchForm": lambda w: {},
-    "orders.forms.PersonnelLookupForm": lambda w: {},
+    "web.forms.MunicipalitySearchForm": lambda w: {},
+    "web.forms.PersonnelLookupForm": lambda w: {},
     "orders.measure_forms.SubmittedOnce": lambda w: {},
     "orders.measure_forms.MeasureForm": lambda w: {"measure": w.A.course_measure},
     "orders.measure_forms.EnrolForm": lambda w: {"measure": w.A.course_measure},
@@ -79,7 +80,7 @@ FORM_KWARGS = {
     "orders.measure_forms.ReportForm": lambda w: {"measure": w.A.supervision_measure},
     "orders.measure_forms.DocumentForm": lambda w: {"measure": w.A.course_measure},
     "orders.measure_forms.SupervisorInvitationForm": lambda w: {},
-    "orders.audit_forms.AuditSearchForm": lambda w: {"actions": list(Action.values)},
+    "web.audit_forms.AuditSearchForm": lambda w: {"actions": list(Action.values)},
     "courses.forms.CatalogFilterForm": lambda w: {},
     "courses.forms.CourseForm": lambda w: {},
     "municipalities.forms.AppointForm": lambda w: {"roles": list(Appointment.Role)},

@@ -22,8 +22,8 @@ from courses.models import Measure
 from orders import access
 from orders.measure_views import ACTIONS, LOGGED_AS
 from tests import factories
-from tests.audit.test_audit_search import security_officer_for
 from tests.orders import lifecycle
+from tests.web.test_audit_search import security_officer_for
 
 SEARCH, EXPORT = "/tilgangslogg/", "/tilgangslogg/eksport.csv"
 

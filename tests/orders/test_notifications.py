@@ -12,6 +12,7 @@ from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.management import call_command
 
+from orders import services
 from orders.models import Notification
 from tests import factories
 from tests.orders import lifecycle
@@ -254,6 +255,33 @@ def test_mark_all_read_marks_only_the_users_own(notices_of_two_municipalities, w
     theirs.refresh_from_db()
     assert theirs.read_at is None
     assert client.get("/varsler/").context["unread"] == 0
+
+
+def test_marking_read_touches_only_the_users_own_unread_notices_and_keeps_the_first_time(
+    notices_of_two_municipalities, world
+):
+    mine, theirs = notices_of_two_municipalities
+    lifecycle.plan(mine.order, world.leader)
+    lifecycle.acknowledge(mine.order)  # a second notice for the leader
+    second = world.leader.notifications.exclude(pk=mine.pk).get()
+
+    # Someone else's notice, named by its pk: nothing is marked.
+    assert services.mark_notifications_read(acting_user=world.leader, pk=theirs.pk) == 0
+    assert services.mark_notifications_read(acting_user=world.leader, pk=mine.pk) == 1
+    mine.refresh_from_db()
+    first_read = mine.read_at
+    assert first_read is not None
+    second.refresh_from_db()
+    assert second.read_at is None
+
+    # All of them: only the one still unread changes; the first reading time stays.
+    assert services.mark_notifications_read(acting_user=world.leader) == 1
+    mine.refresh_from_db()
+    second.refresh_from_db()
+    assert mine.read_at == first_read
+    assert second.read_at is not None
+    theirs.refresh_from_db()
+    assert theirs.read_at is None
 
 
 # --- e-mail that cannot be sent ---------------------------------------------------------

@@ -10,8 +10,8 @@ from django.utils import timezone, translation
 from audit.models import AccessEvent
 from orders import services
 from orders.models import Notification
-from tests.audit.test_audit_search import security_officer_for
 from tests.orders.test_measure_pages import attendance_data, measure_url, plan
+from tests.web.test_audit_search import security_officer_for
 
 CONTROL_MESSAGE = "The text contains characters that cannot be used, such as control characters."
 

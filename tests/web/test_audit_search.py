@@ -631,7 +631,7 @@ def test_the_search_page_runs_a_fixed_number_of_queries(
 def test_the_demo_security_officer_can_search_the_statsforvalters_log(db, client):
     from django.core.management import call_command
 
-    from orders.management.commands.load_demo import DEMO_PASSWORD
+    from web.management.commands.load_demo import DEMO_PASSWORD
 
     out = io.StringIO()
     call_command("load_demo", stdout=out)

@@ -13,8 +13,8 @@ from municipalities import oidc_mock
 from municipalities.models import Authority, HealthPersonnel, LoginIdentity, Municipality, User
 from municipalities.oidc_mock import HPR_CLAIM, SECURITY_LEVEL_CLAIM
 from orders import selectors
-from orders.management.commands import oidc_demo
 from orders.models import Appeal, Order, Review
+from web.management.commands import oidc_demo
 
 
 def _counts():
@@ -46,7 +46,7 @@ def test_demo_loads_every_state_and_rerun_adds_nothing(db):
 
 
 def test_demo_users_can_log_in_with_the_printed_password(db, client):
-    from orders.management.commands.load_demo import DEMO_PASSWORD
+    from web.management.commands.load_demo import DEMO_PASSWORD
 
     call_command("load_demo", stdout=StringIO())
     for username in ("saksbehandler.sfoa", "leder.oslo", "lege.oslo"):

@@ -16,13 +16,14 @@ import audit
 from audit import Action, selectors
 from audit.actions import label
 from audit.models import AccessEvent
+from config.pages import page_of
 from municipalities.access import audit_scope
+from orders import access
+from orders.models import Order
+from orders.selectors import describe_targets
+from orders.views import log_access
 
-from . import access
 from .audit_forms import AuditSearchForm
-from .models import Order
-from .selectors import describe_targets
-from .views import log_access, page_of
 
 EXPORT_CHUNK = 2000
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection, OWASP).
@@ -85,7 +86,7 @@ def _render(request, scope, form, page=None):
     query = request.GET.copy()
     query.pop("side", None)
     context = {"scope": scope, "form": form, "page": page, "query": query.urlencode()}
-    return render(request, "audit/search.html", context)
+    return render(request, "web/audit_search.html", context)
 
 
 @login_required

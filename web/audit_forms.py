@@ -9,8 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from audit.actions import label
 from config.forms import SearchField
 from municipalities import bounds
-
-from .models import Order
+from orders.models import Order
 
 CASE_NUMBER = re.compile(r"^\d{4}/\d{1,7}$")
 CASE_ID = re.compile(r"^\d{1,18}$")

@@ -1,0 +1,27 @@
+"""View helpers every app's pages share: a page of a list, a list's filters for its page links,
+and a service's validation errors put back onto the form. Nothing here knows an app."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+
+
+def page_of(request, items):
+    # get_page parses the number itself: anything but a page number (text, NUL, 5,000 digits)
+    # is page 1, a number past the end the last page; it never reaches the database.
+    return Paginator(items, settings.PAGE_SIZE).get_page(request.GET.get("side"))
+
+
+def form_errors_from(error: ValidationError, form):
+    if hasattr(error, "error_dict"):
+        for field, errors in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error.messages)
+
+
+def list_query(request) -> str:
+    """The list's GET filters, for its page links."""
+    query = request.GET.copy()
+    query.pop("side", None)
+    return query.urlencode()

@@ -1,0 +1,95 @@
+"""Pages that cut across the apps: the municipality list and overview (municipalities' register
+with the orders of the municipality) and the health personnel look-up of the issue form."""
+
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import Q
+from django.http import Http404, JsonResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from audit import Action
+from config.pages import page_of
+from municipalities.access import may_appoint, overseen_municipalities
+from municipalities.models import Appointment, HealthPersonnel
+from municipalities.selectors import register_of
+from orders import access, selectors
+from orders.views import log_access
+
+from . import forms
+
+
+@login_required
+def municipality_list(request):
+    form = forms.MunicipalitySearchForm(request.GET or None)
+    search = form.cleaned_data["q"] if form.is_valid() else ""
+    municipalities = overseen_municipalities(request.user).select_related("authority")
+    if search:
+        municipalities = municipalities.filter(
+            Q(number__startswith=search)
+            | Q(name__icontains=search)
+            | Q(official_name__icontains=search)
+        )
+    page = page_of(request, municipalities.order_by("number"))
+    query = urlencode({"q": search}) if search else ""
+    context = {"page": page, "q": search, "query": query, "form": form}
+    return render(request, "web/municipality_list.html", context)
+
+
+@login_required
+def municipality_overview(request, number):
+    """The municipality's GP offices, GPs and orders: for its leaders and the authorities
+    that cover it."""
+    municipality = overseen_municipalities(request.user).filter(number=number).first()
+    if municipality is None:
+        log_access(request, Action.VIEW_MUNICIPALITY, f"municipality:{number}", outcome="refused")
+        raise Http404
+    log_access(request, Action.VIEW_MUNICIPALITY, municipality)
+    offices, without_office = register_of(municipality)
+    today = timezone.localdate()
+    orders = selectors.orders_for_list(request.user, today=today).filter(municipality=municipality)
+    page = page_of(request, orders)
+    for order in page.object_list:
+        order.stage = selectors.stage_of(order)
+        order.next_due = selectors.next_due_of(order, today)
+    visible_here = access.orders_visible_to(request.user).filter(municipality=municipality)
+    counts = selectors.deadline_counts(visible_here, today)
+    context = {
+        "municipality": municipality,
+        "offices": offices,
+        "without_office": without_office,
+        "page": page,
+        "overview": [selectors.OrganisationCounts("municipality", municipality, counts)],
+        "may_appoint": may_appoint(request.user, Appointment.Role.LEADER, municipality),
+    }
+    return render(request, "web/municipality_overview.html", context)
+
+
+@login_required
+def personnel_lookup(request):
+    """Type-ahead for the issue form: health personnel by HPR number or name (caseworkers)."""
+    if not access.may_issue(request.user):
+        log_access(request, Action.SEARCH_PERSONNEL, "search:0", outcome="refused")
+        raise Http404
+    form = forms.PersonnelLookupForm(request.GET)
+    if not form.is_valid():
+        return JsonResponse({"results": [], "errors": form.errors["q"]})
+    term = form.cleaned_data["q"]
+    if len(term) < 2:
+        return JsonResponse({"results": []})
+    matches = HealthPersonnel.objects.select_related("municipality").filter(
+        Q(hpr_number__startswith=term) | Q(name__icontains=term)
+    )[:10]
+    log_access(request, Action.SEARCH_PERSONNEL, f"search:{len(matches)}", detail=term)
+    results = [
+        {
+            "hpr": p.hpr_number,
+            "name": p.name,
+            "profession": p.get_profession_display(),
+            "municipality_number": p.municipality.number,
+            "municipality": p.municipality.name,
+        }
+        for p in matches
+    ]
+    return JsonResponse({"results": results})
