@@ -20,7 +20,6 @@ from viewflow.workflow.status import PROCESS
 import audit
 from audit import Action
 from config.forms import CONTROL_CHARACTERS
-from municipalities.access import may_appoint, overseen_municipalities
 from municipalities.models import Appointment, HealthPersonnel
 from municipalities.selectors import caseworkers_of, register_of
 
@@ -36,9 +35,9 @@ BUSY_MESSAGE = _(
 def log_access(request, action, target, *, order=None, outcome="shown", detail=""):
     """One access event, in the capacity the user has on the case (or in general)."""
     if order is not None:
-        capacity = access.capacity_on(request.user, order)
+        capacity = request.capabilities.capacity_on(order)
     else:
-        capacity = access.capacity_outside(request.user)
+        capacity = request.capabilities.capacity_outside()
     audit.record(
         request=request,
         action=action,
@@ -54,7 +53,7 @@ def visible_order(request, pk, action=Action.VIEW_CASE) -> Order:
     """The order, or 404; a refused look at somebody else's case is logged too, on that case
     (if it exists) so the issuing authority's security officer sees who probed it."""
     try:
-        return selectors.order_for(request.user, pk)
+        return selectors.order_for(request.capabilities, pk)
     except Http404:
         log_refused_probe(request, action, f"order:{pk}", order_pk=pk)
         raise
@@ -67,7 +66,7 @@ def log_refused_probe(request, action, target, *, order_pk=None, detail=""):
     if order_pk is not None:
         probed_case = Order.objects.filter(pk=order_pk).only("pk", "issuing_authority_id").first()
     # What they are in general: not "the health personnel concerned", who could see it.
-    capacity = access.capacity_outside(request.user, probed_case)
+    capacity = request.capabilities.capacity_outside(probed_case)
     audit.record(
         request=request,
         action=action,
@@ -113,7 +112,7 @@ def list_query(request) -> str:
 def my_tasks(request):
     filters = forms.DeadlineFilterForm(request.GET or None)
     due, today = filters.values()["due"], timezone.localdate()
-    page = page_of(request, selectors.tasks_for(request.user, due=due, today=today))
+    page = page_of(request, selectors.tasks_for(request.capabilities, due=due, today=today))
     for task in page.object_list:
         task.next_due = selectors.next_due_of(task.process.order, today)
     context = {
@@ -131,7 +130,7 @@ def case_list(request):
     values, today = filters.values(), timezone.localdate()
     search = values["q"]
     orders = selectors.orders_for_list(
-        request.user, state=values["state"], search=search, due=values["due"], today=today
+        request.capabilities, state=values["state"], search=search, due=values["due"], today=today
     )
     page = page_of(request, orders)
     if search:
@@ -150,7 +149,7 @@ def case_list(request):
         "page": page,
         "filters": filters,
         "query": list_query(request),
-        "overview": selectors.deadline_overview(request.user, today),
+        "overview": selectors.deadline_overview(request.capabilities, today),
     }
     return render(request, "orders/case_list.html", context)
 
@@ -159,17 +158,18 @@ def case_list(request):
 def case_detail(request, pk):
     order = visible_order(request, pk)
     log_access(request, Action.VIEW_CASE, order, order=order)
-    if not access.may_see_full_case(request.user, order):
+    capabilities = request.capabilities
+    if not capabilities.may_see_full_case(order):
         return _supervised_case(request, order)
     open_tasks = selectors.open_tasks_of(order)
     context = {
         "order": order,
         "stage": selectors.stage_of(order),
         "closed": access.is_closed(order),
-        "open_tasks": [(t, access.may_take_step(request.user, order, t)) for t in open_tasks],
-        "may_manage": access.may_manage_case(request.user, order),
-        "may_decide_appeal": access.may_decide_appeal(request.user, order),
-        "may_see_readers": access.is_concerned_person(request.user, order),
+        "open_tasks": [(t, capabilities.may_take_step(order, t)) for t in open_tasks],
+        "may_manage": capabilities.may_manage_case(order),
+        "may_decide_appeal": capabilities.may_decide_appeal(order),
+        "may_see_readers": capabilities.is_concerned(order),
         **timeline_context(request, order),
         **selectors.case_page_data(order),
     }
@@ -187,7 +187,7 @@ def _supervised_case(request, order):
     context = {
         "order": order,
         "stage": selectors.stage_of(order),
-        **selectors.supervised_case_data(request.user, order),
+        **selectors.supervised_case_data(request.capabilities, order),
     }
     return render(request, "orders/case_supervised.html", context)
 
@@ -208,7 +208,7 @@ TIMELINE_PAGE = "tidslinje"
 def timeline_context(request, order) -> dict:
     """The chosen kinds (?vis=, only those the user may see), one page of the merged timeline,
     and the query string its page links keep."""
-    allowed = selectors.timeline_kinds_for(request.user, order)
+    allowed = selectors.timeline_kinds_for(request.capabilities, order)
     chosen = [k for k in request.GET.getlist("vis") if k in allowed]
     shown = chosen or list(selectors.HISTORY_KINDS)
     entries = selectors.timeline_for(order, kinds=shown)
@@ -227,7 +227,7 @@ def case_readers(request, pk):
     """Innsyn: the health personnel concerned sees who has read their case, when, in which
     capacity (Normen, fact sheet 15). Anyone else is told it does not exist."""
     order = visible_order(request, pk, action=Action.VIEW_CASE_READERS)
-    if not access.is_concerned_person(request.user, order):
+    if not request.capabilities.is_concerned(order):
         log_access(request, Action.VIEW_CASE_READERS, order, order=order, outcome="refused")
         raise Http404
     log_access(request, Action.VIEW_CASE_READERS, order, order=order)
@@ -239,9 +239,9 @@ def case_readers(request, pk):
 @login_required
 @require_http_methods(["GET", "POST"])
 def issue_order(request):
-    authorities = access.authorities_for(request.user)
-    if not authorities.exists():
+    if not request.capabilities.may_issue():
         raise Http404
+    authorities = request.capabilities.caseworker_authorities()
     form = forms.IssueOrderForm(
         request.POST or None,
         authorities=authorities,
@@ -274,7 +274,7 @@ def task_step(request, pk, task_pk):
         # A double click or a stale task list: say so rather than "not found".
         messages.warning(request, _("This step has already been taken or is no longer open."))
         return redirect("orders:case_detail", pk=order.pk)
-    if not access.may_take_step(request.user, order, task):
+    if not request.capabilities.may_take_step(order, task):
         log_access(request, Action.OPEN_STEP, task, order=order, outcome="refused")
         raise PermissionDenied
     step = STEPS[access.step_name(task)]
@@ -392,13 +392,13 @@ def _closed_case_message(order):
 
 def _case_action(request, pk, form_class, service, template, done, arguments):
     order = visible_order(request, pk, action=Action.MANAGE_CASE)
-    if access.is_closed(order) and access.may_act_as_caseworker(request.user, order):
+    if access.is_closed(order) and request.capabilities.may_act_as_caseworker(order):
         # A second submit (or another caseworker) after the case closed: refused and logged
         # as before, but the person is told what happened instead of "forbidden".
         log_access(request, Action.MANAGE_CASE, order, order=order, outcome="refused")
         messages.warning(request, _closed_case_message(order))
         return redirect("orders:case_detail", pk=order.pk)
-    if not access.may_manage_case(request.user, order):
+    if not request.capabilities.may_manage_case(order):
         log_access(request, Action.MANAGE_CASE, order, order=order, outcome="refused")
         raise PermissionDenied
     form = form_class(request.POST or None, order=order)
@@ -468,7 +468,7 @@ def register_appeal(request, pk):
 @require_http_methods(["GET", "POST"])
 def decide_appeal(request, pk, appeal_pk):
     order = visible_order(request, pk, action=Action.MANAGE_CASE)
-    if not access.may_decide_appeal(request.user, order):
+    if not request.capabilities.may_decide_appeal(order):
         log_access(request, Action.MANAGE_CASE, order, order=order, outcome="refused")
         raise PermissionDenied
     appeal = order.appeals.filter(pk=appeal_pk).first()
@@ -479,7 +479,9 @@ def decide_appeal(request, pk, appeal_pk):
         raise Http404
     if appeal.outcome != appeal.Outcome.PENDING:
         # A second submit, or a colleague was first: the decision stands as recorded.
-        log_access(request, Action.MANAGE_CASE, f"appeal:{appeal_pk}", order=order, outcome="refused")
+        log_access(
+            request, Action.MANAGE_CASE, f"appeal:{appeal_pk}", order=order, outcome="refused"
+        )
         messages.warning(request, _("The appeal has already been decided."))
         return redirect("orders:case_detail", pk=order.pk)
     form = forms.DecideAppealForm(request.POST or None, appeal=appeal)
@@ -508,7 +510,7 @@ def download_document(request, pk, document_pk):
         order,
         Action.DOWNLOAD_DOCUMENT,
         f"document:{document_pk}",
-        lambda order, pk: selectors.document_for(request.user, order, pk),
+        lambda order, pk: selectors.document_for(request.capabilities, order, pk),
         document_pk,
     )
     log_access(request, Action.DOWNLOAD_DOCUMENT, document, order=order)
@@ -527,7 +529,7 @@ def download_document(request, pk, document_pk):
 def municipality_list(request):
     form = forms.MunicipalitySearchForm(request.GET or None)
     search = form.cleaned_data["q"] if form.is_valid() else ""
-    municipalities = overseen_municipalities(request.user).select_related("authority")
+    municipalities = request.capabilities.overseen_municipalities().select_related("authority")
     if search:
         municipalities = municipalities.filter(
             Q(number__startswith=search)
@@ -544,19 +546,21 @@ def municipality_list(request):
 def municipality_overview(request, number):
     """The municipality's GP offices, GPs and orders: for its leaders and the authorities
     that cover it."""
-    municipality = overseen_municipalities(request.user).filter(number=number).first()
+    municipality = request.capabilities.overseen_municipalities().filter(number=number).first()
     if municipality is None:
         log_access(request, Action.VIEW_MUNICIPALITY, f"municipality:{number}", outcome="refused")
         raise Http404
     log_access(request, Action.VIEW_MUNICIPALITY, municipality)
     offices, without_office = register_of(municipality)
     today = timezone.localdate()
-    orders = selectors.orders_for_list(request.user, today=today).filter(municipality=municipality)
+    orders = selectors.orders_for_list(request.capabilities, today=today).filter(
+        municipality=municipality
+    )
     page = page_of(request, orders)
     for order in page.object_list:
         order.stage = selectors.stage_of(order)
         order.next_due = selectors.next_due_of(order, today)
-    visible_here = access.orders_visible_to(request.user).filter(municipality=municipality)
+    visible_here = request.capabilities.orders_visible().filter(municipality=municipality)
     counts = selectors.deadline_counts(visible_here, today)
     context = {
         "municipality": municipality,
@@ -564,7 +568,7 @@ def municipality_overview(request, number):
         "without_office": without_office,
         "page": page,
         "overview": [selectors.OrganisationCounts("municipality", municipality, counts)],
-        "may_appoint": may_appoint(request.user, Appointment.Role.LEADER, municipality),
+        "may_appoint": request.capabilities.may_appoint(Appointment.Role.LEADER, municipality),
     }
     return render(request, "orders/municipality_overview.html", context)
 
@@ -572,7 +576,7 @@ def municipality_overview(request, number):
 @login_required
 def personnel_lookup(request):
     """Type-ahead for the issue form: health personnel by HPR number or name (caseworkers)."""
-    if not access.may_issue(request.user):
+    if not request.capabilities.may_issue():
         log_access(request, Action.SEARCH_PERSONNEL, "search:0", outcome="refused")
         raise Http404
     form = forms.PersonnelLookupForm(request.GET)
