@@ -14,10 +14,12 @@ from django.conf import settings
 from django.core.exceptions import MiddlewareNotUsed
 from django.dispatch import receiver
 from django.utils import translation
+from django.utils.functional import SimpleLazyObject
 from django_structlog import signals as log_signals
 from django_structlog.middlewares import RequestMiddleware
 
 from config.logs import route_of
+from orders.access import Capabilities
 
 
 class LanguageMiddleware:
@@ -103,4 +105,18 @@ class ProxyClientAddressMiddleware:
                 request.META["REMOTE_ADDR"] = str(ipaddress.ip_address(named))
             except ValueError:
                 pass  # no usable address named: the proxy's own stays
+        return self.get_response(request)
+
+
+class CapabilitiesMiddleware:
+    """``request.capabilities``: the user's grants, resolved once for this request (one query,
+    on first use; orders.access.Capabilities). Every check, list, menu flag and access-log
+    capacity of the request asks it; it is never kept beyond the request, so a role granted
+    or ended shows on the next page."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.capabilities = SimpleLazyObject(lambda: Capabilities.of(request.user))
         return self.get_response(request)

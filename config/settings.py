@@ -482,6 +482,7 @@ PERMISSIONS_POLICY = {
 # from static/, with no collectstatic needed.
 # (STORAGES["staticfiles"], set with the document storage below.)
 
+
 # Operators' tools (Drift): the Django admin at PALEGG_ADMIN_PATH, for superusers who have
 # logged in through the login page and its two-factor step (config/admin.py). Empty: no
 # admin. A path segment is letters, digits and . _ ~ -, so the prefix is never read as a route
@@ -582,3 +583,10 @@ STORAGES = {
 # newest link to this file, outside the database, and checks the chain against earlier lines.
 DB_RUNTIME_ROLE = os.environ.get("PALEGG_DB_RUNTIME_ROLE", "")
 AUDIT_ANCHOR_FILE = os.environ.get("PALEGG_AUDIT_ANCHOR_FILE", "")
+
+# caps: request.capabilities, the user's grants resolved once per request (orders.access), as
+# soon as the user and their second factor are known, so everything after asks it.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django_otp.middleware.OTPMiddleware") + 1,
+    "config.middleware.CapabilitiesMiddleware",
+)

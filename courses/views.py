@@ -13,27 +13,22 @@ from django.views.decorators.http import require_http_methods, require_safe
 import audit
 from audit.timeline import history_entries
 from config.pages import form_errors_from
-from municipalities.access import administered_authorities, capacity_of
 
 from . import services
 from .forms import CatalogFilterForm, CourseForm, duplicate_title_error
 from .models import Course
 
 
-def _may_edit(user) -> bool:
-    return administered_authorities(user).exists()
-
-
 def _require_administrator(request, target):
     # 404, not 403: the edit pages are not revealed to those who may not use them. The
     # attempt is logged like every refusal.
-    if not _may_edit(request.user):
+    if not request.capabilities.may_edit_courses():
         audit.record(
             request=request,
             action=audit.Action.EDIT_COURSE,
             target=target,
             outcome="refused",
-            capacity=capacity_of(request.user),
+            capacity=request.capabilities.capacity(),
         )
         raise Http404
 
@@ -78,7 +73,7 @@ def catalog(request):
     context = {
         "filters": filters,
         "courses": list(filters.courses()),
-        "may_edit": _may_edit(request.user),
+        "may_edit": request.capabilities.may_edit_courses(),
     }
     return render(request, "courses/catalog.html", context)
 
@@ -92,7 +87,7 @@ def course_detail(request, pk):
         "course": course,
         "history": history,
         "untracked_start": untracked_start,
-        "may_edit": _may_edit(request.user),
+        "may_edit": request.capabilities.may_edit_courses(),
     }
     return render(request, "courses/course_detail.html", context)
 

@@ -1,5 +1,6 @@
-"""Who may see and administer which organisation. orders.access builds on these filters for
-orders; the appointment pages and the municipality overview ask here directly.
+"""Who may see and administer which organisation: the user's grants resolved once into an
+OrganisationCapabilities object, which orders.access extends for orders; the appointment
+pages, the municipality overview and the course catalog ask it.
 
 A user acts for an organisation by holding a guardian permission on its row, directly or
 through a group, kept in direct foreign-key tables.
@@ -7,7 +8,8 @@ through a group, kept in direct foreign-key tables.
 
 from dataclasses import dataclass
 
-from django.db.models import Exists, Q, QuerySet
+from django.db.models import CharField, F, IntegerField, Q, QuerySet, Value
+from django.db.models.functions import Cast, Coalesce
 
 from audit import OPERATIONS, Capacity
 from audit.models import Role
@@ -40,41 +42,310 @@ def codename(perm: str) -> str:
     return perm.split(".", 1)[1]
 
 
-def granted_q(user, perm, prefix: str) -> Q:
-    """Filter on ``prefix`` (a path to an Authority or Municipality) for rows the user holds
-    ``perm`` on, directly or through a group."""
-    if perm == ACT_FOR_MUNICIPALITY:
-        user_table, group_table = (
-            MunicipalityUserObjectPermission,
-            MunicipalityGroupObjectPermission,
+@dataclass(frozen=True)
+class AuthorityGrant:
+    """An authority the user holds a role for: enough to name it and to know its reach."""
+
+    pk: int
+    name: str
+    kind: str
+
+    @property
+    def national(self) -> bool:
+        """Statens helsetilsyn reaches every municipality."""
+        return self.kind == Authority.Kind.HELSETILSYNET
+
+
+@dataclass(frozen=True)
+class LedMunicipality:
+    pk: int
+    number: str
+    name: str
+    authority_id: int
+
+
+@dataclass(frozen=True)
+class PersonnelRecord:
+    """The user's own health-personnel record (HPR), and the authority over where they work."""
+
+    pk: int
+    name: str
+    authority_id: int
+
+
+# One row of the grant query: where it came from, the object's id, the permission's codename,
+# and what the capability needs of the object (a name, a kind, a related id, a number).
+GRANT_COLUMNS = ("source", "obj", "codename", "name", "kind", "ref", "number")
+
+
+def grant_rows(
+    queryset, source, *, obj, codename=None, name=None, kind=None, ref=None, number=None
+):
+    """``queryset`` as rows of GRANT_COLUMNS, ready to be UNION ALL'ed with the others."""
+
+    def text(path):
+        return Coalesce(F(path), Value(""), output_field=CharField()) if path else Value("")
+
+    columns = {
+        "cap_source": Value(source, output_field=CharField()),
+        "cap_obj": F(obj),
+        "cap_codename": text(codename),
+        "cap_name": text(name),
+        "cap_kind": text(kind),
+        # A typed NULL: PostgreSQL types an untyped one as text when two meet in a UNION.
+        "cap_ref": F(ref) if ref else Cast(Value(None), IntegerField()),
+        "cap_number": text(number),
+    }
+    return queryset.order_by().annotate(**columns).values_list(*columns)
+
+
+def permission_rows(user, user_table, group_table, source, **columns) -> list:
+    """The user's guardian permissions in a direct foreign-key pair of tables, held directly
+    and through their groups, as grant rows."""
+    columns = {"obj": "content_object_id", "codename": "permission__codename", **columns}
+    return [
+        grant_rows(user_table.objects.filter(user=user), source, **columns),
+        grant_rows(group_table.objects.filter(group__user=user), source, **columns),
+    ]
+
+
+@dataclass(frozen=True)
+class OrganisationCapabilities:
+    """The organisations a user acts for, resolved once (one query: ``of``) and asked
+    everywhere: which authorities they act for per role, the municipalities they lead, their
+    own health-personnel record, whether they are an operator. orders.access extends it with
+    single-order grants and supervision; a request carries one (request.capabilities).
+
+    Grants are guardian permissions on an Authority or Municipality row, directly or through a
+    group (direct foreign-key tables). As guardian's has_perm, an inactive user holds none."""
+
+    user_id: int | None = None
+    active: bool = False
+    operator: bool = False
+    caseworker_for: tuple[AuthorityGrant, ...] = ()
+    administers: tuple[AuthorityGrant, ...] = ()
+    audits: tuple[AuthorityGrant, ...] = ()
+    leads: tuple[LedMunicipality, ...] = ()
+    personnel: tuple[PersonnelRecord, ...] = ()
+
+    @classmethod
+    def of(cls, user):
+        """The user's capabilities as the database has them now: one query (none for an
+        anonymous user). Services that re-check under a lock build a fresh one."""
+        if user is None or not user.is_authenticated:
+            return cls()
+        sources = cls.grant_sources(user)
+        rows = list(sources[0].union(*sources[1:], all=True))
+        return cls(
+            **cls.fields_from(user, [dict(zip(GRANT_COLUMNS, r, strict=True)) for r in rows])
         )
-    else:
-        user_table, group_table = AuthorityUserObjectPermission, AuthorityGroupObjectPermission
-    name = codename(perm)
-    direct = user_table.objects.filter(user=user, permission__codename=name)
-    via_group = group_table.objects.filter(group__user=user, permission__codename=name)
-    return Q(**{f"{prefix}__in": direct.values("content_object_id")}) | Q(
-        **{f"{prefix}__in": via_group.values("content_object_id")}
-    )
 
+    @classmethod
+    def grant_sources(cls, user) -> list:
+        """The querysets (rows of GRANT_COLUMNS) the capabilities are read from."""
+        return [
+            *permission_rows(
+                user,
+                AuthorityUserObjectPermission,
+                AuthorityGroupObjectPermission,
+                "authority",
+                name="content_object__name",
+                kind="content_object__kind",
+            ),
+            *permission_rows(
+                user,
+                MunicipalityUserObjectPermission,
+                MunicipalityGroupObjectPermission,
+                "municipality",
+                name="content_object__name",
+                ref="content_object__authority_id",
+                number="content_object__number",
+            ),
+            grant_rows(
+                HealthPersonnel.objects.filter(user=user),
+                "personnel",
+                obj="pk",
+                name="name",
+                ref="municipality__authority_id",
+            ),
+        ]
 
-def _authorities(user, perm) -> QuerySet[Authority]:
-    if not user.is_authenticated or not user.is_active:
-        return Authority.objects.none()
-    return Authority.objects.filter(granted_q(user, perm, "pk"))
+    @classmethod
+    def fields_from(cls, user, rows) -> dict:
+        """The dataclass fields from the grant rows (subclasses add theirs)."""
+        active = user.is_active
+        granted = [r for r in rows if active]
 
+        def authorities(perm):
+            found = {
+                r["obj"]: AuthorityGrant(r["obj"], r["name"], r["kind"])
+                for r in granted
+                if r["source"] == "authority" and r["codename"] == codename(perm)
+            }
+            return tuple(found[pk] for pk in sorted(found))
 
-def caseworker_authorities(user) -> QuerySet[Authority]:
-    return _authorities(user, ACT_FOR_AUTHORITY)
+        led = {
+            r["obj"]: LedMunicipality(r["obj"], r["number"], r["name"], r["ref"])
+            for r in granted
+            if r["source"] == "municipality" and r["codename"] == codename(ACT_FOR_MUNICIPALITY)
+        }
+        # Kept for an inactive user too: being the person an order concerns is no grant.
+        personnel = {
+            r["obj"]: PersonnelRecord(r["obj"], r["name"], r["ref"])
+            for r in rows
+            if r["source"] == "personnel"
+        }
+        return {
+            "user_id": user.pk,
+            "active": active,
+            "operator": is_operator(user),
+            "caseworker_for": authorities(ACT_FOR_AUTHORITY),
+            "administers": authorities(ADMINISTER_AUTHORITY),
+            "audits": authorities(AUDIT_AUTHORITY),
+            "leads": tuple(sorted(led.values(), key=lambda m: (m.number, m.pk))),
+            "personnel": tuple(sorted(personnel.values(), key=lambda p: (p.name, p.pk))),
+        }
 
+    # --- the organisations, as ids and querysets -------------------------------------------
 
-def administered_authorities(user) -> QuerySet[Authority]:
-    return _authorities(user, ADMINISTER_AUTHORITY)
+    @property
+    def caseworker_authority_ids(self) -> list[int]:
+        return [a.pk for a in self.caseworker_for]
 
+    @property
+    def led_municipality_ids(self) -> list[int]:
+        return [m.pk for m in self.leads]
 
-def audited_authorities(user) -> QuerySet[Authority]:
-    """Authorities whose access log the user may search and export (security officer)."""
-    return _authorities(user, AUDIT_AUTHORITY)
+    @property
+    def personnel_ids(self) -> list[int]:
+        return [p.pk for p in self.personnel]
+
+    @property
+    def national_caseworker(self) -> bool:
+        """A caseworker of Helsetilsynet: sees the cases of every municipality."""
+        return any(a.national for a in self.caseworker_for)
+
+    @property
+    def member_of(self) -> tuple[AuthorityGrant, ...]:
+        """Authorities the user works for, as caseworker, administrator or security officer."""
+        found = {a.pk: a for a in (*self.caseworker_for, *self.administers, *self.audits)}
+        return tuple(found[pk] for pk in sorted(found))
+
+    def caseworker_authorities(self) -> QuerySet[Authority]:
+        return Authority.objects.filter(pk__in=self.caseworker_authority_ids)
+
+    def member_authorities(self) -> QuerySet[Authority]:
+        return Authority.objects.filter(pk__in=[a.pk for a in self.member_of])
+
+    def led_municipalities(self) -> QuerySet[Municipality]:
+        return Municipality.objects.filter(pk__in=self.led_municipality_ids)
+
+    def overseen_municipalities(self) -> QuerySet[Municipality]:
+        """Municipalities whose overview the user may see: those they lead, and those covered
+        by an authority they work for (a statsforvalter its own; Helsetilsynet all)."""
+        member = self.member_of
+        if any(a.national for a in member):
+            return Municipality.objects.all()
+        return Municipality.objects.filter(
+            Q(pk__in=self.led_municipality_ids) | Q(authority_id__in=[a.pk for a in member])
+        )
+
+    @property
+    def oversees_municipalities(self) -> bool:
+        """Whether the overview of any municipality is theirs (the menu's flag)."""
+        return bool(self.leads or self.member_of)
+
+    # --- checks ----------------------------------------------------------------------------
+
+    def acts_for_authority(self, authority) -> bool:
+        return authority.pk in self.caseworker_authority_ids
+
+    def acts_for_municipality(self, municipality) -> bool:
+        return municipality.pk in self.led_municipality_ids
+
+    def may_view_authority(self, authority) -> bool:
+        return any(a.pk == authority.pk for a in self.member_of)
+
+    def _administers_for_municipality(self, municipality) -> bool:
+        """An administrator of Helsetilsynet, or of the statsforvalter covering it."""
+        return any(a.national or a.pk == municipality.authority_id for a in self.administers)
+
+    def _administers(self, authority) -> bool:
+        return any(a.pk == authority.pk for a in self.administers)
+
+    def may_end_appointment(self, appointment) -> bool:
+        """The same people who may appoint to the organisation, also after a municipality has
+        ceased (its leaders must still be removable)."""
+        if self.operator:
+            return True
+        if appointment.role == Appointment.Role.LEADER:
+            return self._administers_for_municipality(appointment.organisation)
+        return self._administers(appointment.organisation)
+
+    def may_unlock(self, authority) -> bool:
+        """An authority's administrators open the locked accounts of the people who act for it."""
+        return self._administers(authority)
+
+    def may_appoint(self, role, organisation) -> bool:
+        """An administrator appoints within their own authority and, for municipal leaders, in
+        the municipalities it covers — never wider than their own grant, and never themself
+        (appoints_self, checked once the appointee is known). An operator (is_operator)
+        appoints in any authority and any current municipality, never themself either."""
+        if role == Appointment.Role.LEADER:
+            if not isinstance(organisation, Municipality) or not organisation.is_current:
+                return False
+            return self.operator or self._administers_for_municipality(organisation)
+        if not isinstance(organisation, Authority):
+            return False
+        return self.operator or self._administers(organisation)
+
+    def may_edit_courses(self) -> bool:
+        """The course catalog is kept by authority administrators."""
+        return bool(self.administers)
+
+    def has_two_factor_role(self) -> bool:
+        """Administrators and security officers: by their grant, so that also the first
+        administrator (appointed by command, without an Appointment row) is asked."""
+        return bool(self.administers or self.audits)
+
+    # --- the access log --------------------------------------------------------------------
+
+    def capacity(self) -> Capacity:
+        """The capacity the user acts in outside any one case, for the access log: their
+        authority (caseworker before administrator before security officer), else the
+        municipality they lead, else themselves as health personnel (not "the health
+        personnel concerned": that is a capacity on one's own case, orders.access), else an
+        operator's (Drift). The overseeing authority is the one whose security officer should
+        see the event."""
+        if self.user_id is None:
+            return Capacity()
+        for authorities, role in (
+            (self.caseworker_for, Role.CASEWORKER),
+            (self.administers, Role.ADMINISTRATOR),
+            (self.audits, Role.SECURITY_OFFICER),
+        ):
+            if authorities:
+                return Capacity(role, authorities[0].name, authorities[0].pk)
+        if self.leads:
+            return Capacity(Role.LEADER, self.leads[0].name, self.leads[0].authority_id)
+        if self.personnel:
+            return Capacity(Role.HEALTH_PERSONNEL, "", self.personnel[0].authority_id)
+        return OPERATIONS if self.operator else Capacity()
+
+    def audit_scope(self) -> "AuditScope":
+        """Need-to-know for the access log: a security officer sees their own authority's
+        events; Statens helsetilsyn's also sees events that no authority oversees (the
+        national supervisory authority answers for the service as a whole). Falsy for
+        everybody else."""
+        if not self.audits:
+            return AuditScope()
+        first = self.audits[0]
+        return AuditScope(
+            authority_ids=tuple(a.pk for a in self.audits),
+            authority_names=tuple(a.name for a in self.audits),
+            include_unassigned=any(a.national for a in self.audits),
+            capacity=Capacity(Role.SECURITY_OFFICER, first.name, first.pk),
+        )
 
 
 @dataclass(frozen=True)
@@ -92,59 +363,6 @@ class AuditScope:
         return bool(self.authority_ids)
 
 
-def audit_scope(user) -> AuditScope:
-    """Need-to-know for the access log: a security officer sees their own authority's events;
-    Statens helsetilsyn's also sees events that no authority oversees (the national
-    supervisory authority answers for the service as a whole). Falsy for everybody else."""
-    rows = list(audited_authorities(user).order_by("pk").values_list("pk", "name", "kind"))
-    if not rows:
-        return AuditScope()
-    return AuditScope(
-        authority_ids=tuple(pk for pk, _name, _kind in rows),
-        authority_names=tuple(name for _pk, name, _kind in rows),
-        include_unassigned=any(kind == Authority.Kind.HELSETILSYNET for _pk, _n, kind in rows),
-        capacity=Capacity(Role.SECURITY_OFFICER, rows[0][1], rows[0][0]),
-    )
-
-
-def member_authorities(user) -> QuerySet[Authority]:
-    """Authorities the user works for, as caseworker, administrator or security officer."""
-    if not user.is_authenticated or not user.is_active:
-        return Authority.objects.none()
-    return Authority.objects.filter(
-        granted_q(user, ACT_FOR_AUTHORITY, "pk")
-        | granted_q(user, ADMINISTER_AUTHORITY, "pk")
-        | granted_q(user, AUDIT_AUTHORITY, "pk")
-    )
-
-
-def led_municipalities(user) -> QuerySet[Municipality]:
-    if not user.is_authenticated or not user.is_active:
-        return Municipality.objects.none()
-    return Municipality.objects.filter(granted_q(user, ACT_FOR_MUNICIPALITY, "pk"))
-
-
-def _covered_q(authorities, prefix="") -> Q:
-    """Municipalities covered by ``authorities``: a statsforvalter its own; Helsetilsynet all."""
-    national = Exists(authorities.filter(kind=Authority.Kind.HELSETILSYNET))
-    # An empty Q() would mean "all" alone but vanishes inside an OR; Exists keeps its meaning.
-    return Q(**{f"{prefix}authority__in": authorities.values("pk")}) | Q(national)
-
-
-def overseen_municipalities(user) -> QuerySet[Municipality]:
-    """Municipalities whose overview the user may see: those they lead, and those covered by
-    an authority they work for (Helsetilsynet: all)."""
-    if not user.is_authenticated or not user.is_active:
-        return Municipality.objects.none()
-    return Municipality.objects.filter(
-        granted_q(user, ACT_FOR_MUNICIPALITY, "pk") | _covered_q(member_authorities(user))
-    )
-
-
-def may_view_authority(user, authority) -> bool:
-    return member_authorities(user).filter(pk=authority.pk).exists()
-
-
 def is_operator(user) -> bool:
     """An operator (Drift): an active Django superuser, made with `manage.py createsuperuser`.
     They use the operators' admin site (config/admin.py; its own rule adds two-factor), hold no
@@ -154,78 +372,11 @@ def is_operator(user) -> bool:
     return bool(user is not None and user.is_authenticated and user.is_active and user.is_superuser)
 
 
-def may_end_appointment(user, appointment) -> bool:
-    """The same people who may appoint to the organisation, also after a municipality has
-    ceased (its leaders must still be removable)."""
-    if is_operator(user):
-        return True
-    organisation = appointment.organisation
-    if appointment.role == Appointment.Role.LEADER:
-        return (
-            administered_authorities(user)
-            .filter(Q(kind=Authority.Kind.HELSETILSYNET) | Q(pk=organisation.authority_id))
-            .exists()
-        )
-    return administered_authorities(user).filter(pk=organisation.pk).exists()
-
-
-def may_unlock(user, authority) -> bool:
-    """An authority's administrators open the locked accounts of the people who act for it."""
-    return administered_authorities(user).filter(pk=authority.pk).exists()
-
-
 def appoints_self(user, appointee) -> bool:
     """Separation of duties: nobody grants themself a role, whatever they administer (a
     caseworker, security officer or administrator who appointed themself would answer to no
     one); another administrator must. appointments.appoint refuses it with this reason."""
     return user is not None and appointee is not None and user.pk == appointee.pk
-
-
-def may_appoint(user, role, organisation) -> bool:
-    """An administrator appoints within their own authority and, for municipal leaders, in the
-    municipalities it covers — never wider than their own grant, and never themself
-    (appoints_self, checked once the appointee is known). An operator (is_operator) appoints
-    in any authority and any current municipality, never themself either."""
-    administered = administered_authorities(user)
-    if role == Appointment.Role.LEADER:
-        if not isinstance(organisation, Municipality) or not organisation.is_current:
-            return False
-        return (
-            is_operator(user)
-            or administered.filter(
-                Q(kind=Authority.Kind.HELSETILSYNET) | Q(pk=organisation.authority_id)
-            ).exists()
-        )
-    if not isinstance(organisation, Authority):
-        return False
-    return is_operator(user) or administered.filter(pk=organisation.pk).exists()
-
-
-def capacity_of(user) -> Capacity:
-    """The capacity a user acts in outside any one case, for the access log: their authority
-    (caseworker before administrator before security officer), else the municipality they
-    lead, else themselves as health personnel (not "the health personnel concerned": that is
-    a capacity on one's own case, orders.access.capacity_on), else an operator's (Drift). The
-    overseeing authority is the one whose security officer should see the event."""
-    if not user.is_authenticated:
-        return Capacity()
-    for perm, role in (
-        (ACT_FOR_AUTHORITY, Role.CASEWORKER),
-        (ADMINISTER_AUTHORITY, Role.ADMINISTRATOR),
-        (AUDIT_AUTHORITY, Role.SECURITY_OFFICER),
-    ):
-        authority = _authorities(user, perm).order_by("pk").first()
-        if authority is not None:
-            return Capacity(role, authority.name, authority.pk)
-    municipality = led_municipalities(user).order_by("number").first()
-    if municipality is not None:
-        return Capacity(Role.LEADER, municipality.name, municipality.authority_id)
-    personnel = (
-        HealthPersonnel.objects.filter(user=user).values_list("municipality__authority", flat=True)
-    ).first()
-    if personnel is not None:
-        return Capacity(Role.HEALTH_PERSONNEL, "", personnel)
-    return OPERATIONS if is_operator(user) else Capacity()
 
 
 def leaders_of(municipality):

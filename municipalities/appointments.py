@@ -11,7 +11,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 import audit
 
 from . import user_sessions
-from .access import ROLE_PERMISSIONS, appoints_self, may_appoint, may_end_appointment
+from .access import ROLE_PERMISSIONS, OrganisationCapabilities, appoints_self
 from .bounds import check_values
 from .models import Appointment, Authority, HealthPersonnel, Municipality, User
 
@@ -57,7 +57,9 @@ def appoint(*, acting_user, user, role, organisation, reason, system=False) -> A
     if not reason.strip():
         raise ValidationError({"reason": _("Give a reason for the appointment.")})
     check_values(Appointment, reason=reason)
-    if not system and not may_appoint(acting_user, role, organisation):
+    # Asked of the database now, not of the request's capabilities: a grant ended a moment ago
+    # must not appoint.
+    if not system and not OrganisationCapabilities.of(acting_user).may_appoint(role, organisation):
         raise PermissionDenied
     fields = _organisation_fields(role, organisation)
     if not system:
@@ -83,7 +85,7 @@ def end_appointment(*, acting_user, appointment, reason) -> Appointment:
         appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
         if appointment.ended_at is not None:
             raise ValidationError(_("This appointment has already ended."))
-        if not may_end_appointment(acting_user, appointment):
+        if not OrganisationCapabilities.of(acting_user).may_end_appointment(appointment):
             raise PermissionDenied
         appointment.ended_at = timezone.now()
         appointment.ended_by = acting_user

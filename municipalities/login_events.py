@@ -35,7 +35,7 @@ def logged_in(sender, request, user, **kwargs):
         user=user,
         action=audit.Action.LOGIN,
         target=user,
-        capacity=access.capacity_of(user),
+        capacity=access.OrganisationCapabilities.of(user).capacity(),
     )
 
 
@@ -49,7 +49,7 @@ def logged_out(sender, request, user, **kwargs):
         user=user,
         action=audit.Action.LOGOUT,
         target=user,
-        capacity=access.capacity_of(user),
+        capacity=access.OrganisationCapabilities.of(user).capacity(),
     )
 
 
@@ -65,7 +65,9 @@ def login_failed(sender, credentials, request=None, **kwargs):
         target=target,
         outcome="refused",
         detail="locked" if locked else "wrong_credentials",
-        capacity=access.capacity_of(target) if isinstance(target, User) else None,
+        capacity=access.OrganisationCapabilities.of(target).capacity()
+        if isinstance(target, User)
+        else None,
     )
 
 
@@ -78,7 +80,9 @@ def locked_out(sender, request, username=None, ip_address=None, **kwargs):
         request=request,
         action=audit.Action.LOCKOUT,
         target=target,
-        capacity=access.capacity_of(target) if isinstance(target, User) else None,
+        capacity=access.OrganisationCapabilities.of(target).capacity()
+        if isinstance(target, User)
+        else None,
     )
 
 

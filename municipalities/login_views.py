@@ -148,7 +148,9 @@ class PasswordResetView(LocalAccountsOnly, auth_views.PasswordResetView):
                 request=self.request,
                 action=audit.Action.PASSWORD_RESET_REQUEST,
                 target=user if user is not None else "account:unknown",
-                capacity=access.capacity_of(user) if user is not None else None,
+                capacity=access.OrganisationCapabilities.of(user).capacity()
+                if user is not None
+                else None,
             )
         return response
 
@@ -182,7 +184,7 @@ class PasswordResetConfirmView(LocalAccountsOnly, auth_views.PasswordResetConfir
             user=form.user,
             action=audit.Action.PASSWORD_RESET,
             target=form.user,
-            capacity=access.capacity_of(form.user),
+            capacity=access.OrganisationCapabilities.of(form.user).capacity(),
         )
         # Whoever knew the old password is logged out everywhere.
         user_sessions.end_sessions(form.user, reason="password_reset")

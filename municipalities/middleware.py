@@ -12,7 +12,7 @@ from django.utils.http import urlencode
 import audit
 from audit.middleware import unavailable
 
-from . import access, two_factor, user_sessions
+from . import two_factor, user_sessions
 from .login_events import SESSION_ENDED
 
 
@@ -30,7 +30,7 @@ class SessionLifetimeMiddleware:
                     action=audit.Action.SESSION_END,
                     target=user,
                     detail=reason,
-                    capacity=access.capacity_of(user),
+                    capacity=request.capabilities.capacity(),
                 )
             except audit.AuditWriteFailed:
                 # The session stays as it is until its end can be logged.

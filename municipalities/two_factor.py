@@ -23,15 +23,6 @@ DEVICE_NAME = "authenticator"
 RECOVERY_NAME = "recovery"
 
 
-def has_role(user) -> bool:
-    """Administrators and security officers: by their grant, so that also the first
-    administrator (appointed by command, without an Appointment row) is asked."""
-    return (
-        access.administered_authorities(user).exists()
-        or access.audited_authorities(user).exists()
-    )
-
-
 def required(request) -> bool:
     """This session must pass the second factor before any page: a password login (sessions
     without a login method come only from tests' force_login) of an administrator or
@@ -43,7 +34,7 @@ def required(request) -> bool:
         return False
     if access.is_operator(user):
         return True
-    return login.method_of(request) == login.PASSWORD and has_role(user)
+    return login.method_of(request) == login.PASSWORD and request.capabilities.has_two_factor_role()
 
 
 def confirmed_device(user):
@@ -77,7 +68,7 @@ def _log(request, action, outcome="shown", detail=""):
         target=request.user,
         outcome=outcome,
         detail=detail,
-        capacity=access.capacity_of(request.user),
+        capacity=request.capabilities.capacity(),
     )
 
 
@@ -106,5 +97,9 @@ def verify(request, code) -> bool:
         _log(request, audit.Action.TWO_FACTOR, "refused", "wrong_code")
         return False
     django_otp.login(request, device)
-    _log(request, audit.Action.TWO_FACTOR, detail="recovery" if isinstance(device, StaticDevice) else "totp")
+    _log(
+        request,
+        audit.Action.TWO_FACTOR,
+        detail="recovery" if isinstance(device, StaticDevice) else "totp",
+    )
     return True

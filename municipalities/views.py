@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods
 
 import audit
 
-from . import access, appointments, invitations, lockout, selectors
+from . import appointments, invitations, lockout, selectors
 from .forms import AppointForm, EndAppointmentForm
 from .models import Appointment, Authority, Invitation, Municipality
 
@@ -26,7 +26,7 @@ AUTHORITY_ROLES = [
 def _log_refused(request, action, target, *, authority_id=None):
     """Log a refusal under the authority whose organisation was probed, so that its security
     officer sees it."""
-    capacity = access.capacity_of(request.user)
+    capacity = request.capabilities.capacity()
     if authority_id is not None:
         capacity = audit.Capacity(capacity.role, capacity.organisation, authority_id)
     audit.record(
@@ -35,7 +35,7 @@ def _log_refused(request, action, target, *, authority_id=None):
 
 
 def _authority_for(request, pk, action) -> Authority:
-    authority = access.member_authorities(request.user).filter(pk=pk).first()
+    authority = request.capabilities.member_authorities().filter(pk=pk).first()
     if authority is None:
         probed = Authority.objects.filter(pk=pk).values_list("pk", flat=True).first()
         _log_refused(request, action, f"authority:{pk}", authority_id=probed)
@@ -44,7 +44,7 @@ def _authority_for(request, pk, action) -> Authority:
 
 
 def _municipality_for(request, number, action) -> Municipality:
-    municipality = access.overseen_municipalities(request.user).filter(number=number).first()
+    municipality = request.capabilities.overseen_municipalities().filter(number=number).first()
     if municipality is None:
         probed = Municipality.objects.filter(number=number).values_list("authority", flat=True)
         _log_refused(request, action, f"municipality:{number}", authority_id=probed.first())
@@ -61,7 +61,8 @@ def _field(organisation):
 def _organisation_context(request, organisation, roles):
     shown = list(selectors.appointments_of(organisation))
     statuses = selectors.invitation_statuses({a.user for a in shown if not a.ended_at})
-    may_invite = {r: access.may_appoint(request.user, r, organisation) for r in roles}
+    capabilities = request.capabilities
+    may_invite = {r: capabilities.may_appoint(r, organisation) for r in roles}
     for a in shown:
         a.login_status = statuses.get(a.user_id)
         a.may_invite = may_invite.get(a.role, False)
@@ -69,9 +70,9 @@ def _organisation_context(request, organisation, roles):
         "organisation": organisation,
         "appointments": shown,
         "history": list(selectors.appointment_history_of(organisation)[:200]),
-        "may_appoint": any(access.may_appoint(request.user, r, organisation) for r in roles),
+        "may_appoint": any(may_invite.values()),
         "may_end": any(
-            access.may_end_appointment(request.user, Appointment(role=r, **_field(organisation)))
+            capabilities.may_end_appointment(Appointment(role=r, **_field(organisation)))
             for r in roles
         ),
     }
@@ -82,7 +83,7 @@ def authority_detail(request, pk):
     authority = _authority_for(request, pk, audit.Action.VIEW_ORGANISATION)
     context = _organisation_context(request, authority, AUTHORITY_ROLES)
     context["covered"] = authority.municipalities.filter(valid_to__isnull=True).count()
-    if access.may_unlock(request.user, authority):
+    if request.capabilities.may_unlock(authority):
         context["locked"] = lockout.locked_usernames(
             {a.user.username for a in context["appointments"] if not a.ended_at}
         )
@@ -101,16 +102,18 @@ def unlock_account(request, pk):
         .select_related("user")
         .first()
     )
-    if person is None or not access.may_unlock(request.user, authority):
+    if person is None or not request.capabilities.may_unlock(authority):
         _log_refused(request, audit.Action.UNLOCK, authority, authority_id=authority.pk)
         raise PermissionDenied
     lockout.unlock(
         acting_user=request.user,
         user=person.user,
         request=request,
-        capacity=access.capacity_of(request.user),
+        capacity=request.capabilities.capacity(),
     )
-    messages.success(request, _("The account is open: %(who)s can log in again.") % {"who": person.user})
+    messages.success(
+        request, _("The account is open: %(who)s can log in again.") % {"who": person.user}
+    )
     return redirect("municipalities:authority_detail", pk=authority.pk)
 
 
@@ -122,7 +125,7 @@ def municipality_leaders(request, number):
 
 
 def _appoint(request, organisation, roles, back):
-    roles = [r for r in roles if access.may_appoint(request.user, r, organisation)]
+    roles = [r for r in roles if request.capabilities.may_appoint(r, organisation)]
     if not roles:
         authority_id = getattr(organisation, "authority_id", organisation.pk)
         _log_refused(request, audit.Action.APPOINT, organisation, authority_id=authority_id)
@@ -167,11 +170,13 @@ def appoint_to_authority(request, pk):
 @require_http_methods(["GET", "POST"])
 def appoint_leader(request, number):
     municipality = Municipality.objects.filter(number=number).first()
-    if municipality is None or not access.may_appoint(
-        request.user, Appointment.Role.LEADER, municipality
+    if municipality is None or not request.capabilities.may_appoint(
+        Appointment.Role.LEADER, municipality
     ):
         authority_id = municipality.authority_id if municipality else None
-        _log_refused(request, audit.Action.APPOINT, f"municipality:{number}", authority_id=authority_id)
+        _log_refused(
+            request, audit.Action.APPOINT, f"municipality:{number}", authority_id=authority_id
+        )
         raise Http404
     back = redirect("municipalities:municipality_leaders", number=municipality.number)
     return _appoint(request, municipality, [Appointment.Role.LEADER], back)
@@ -185,11 +190,13 @@ def end_appointment(request, pk):
         .filter(pk=pk, ended_at__isnull=True)
         .first()
     )
-    if appointment is None or not access.may_end_appointment(request.user, appointment):
+    if appointment is None or not request.capabilities.may_end_appointment(appointment):
         authority_id = None
         if appointment is not None:
             authority_id = appointment.authority_id or appointment.municipality.authority_id
-        _log_refused(request, audit.Action.END_APPOINTMENT, f"appointment:{pk}", authority_id=authority_id)
+        _log_refused(
+            request, audit.Action.END_APPOINTMENT, f"appointment:{pk}", authority_id=authority_id
+        )
         raise Http404
     form = EndAppointmentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -226,7 +233,7 @@ def _managed_invitation(request, pk, action):
             .order_by("pk")
         )
     for a in held:
-        if access.may_appoint(request.user, a.role, a.organisation):
+        if request.capabilities.may_appoint(a.role, a.organisation):
             if a.authority_id:
                 return invitation, redirect("municipalities:authority_detail", pk=a.authority_id)
             return invitation, redirect(
@@ -244,9 +251,7 @@ def _resend(request, invitation):
             request, _("%(who)s has logged in already; no invitation is needed.") % who
         )
     elif not invitation.user.email:
-        messages.warning(
-            request, _("%(who)s has no e-mail address; no invitation was sent.") % who
-        )
+        messages.warning(request, _("%(who)s has no e-mail address; no invitation was sent.") % who)
     else:
         fresh, _link = invitations.resend(
             acting_user=request.user, invitation=invitation, request=request

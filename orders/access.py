@@ -1,9 +1,14 @@
 """The one place that answers "may this user see this order, and which steps may they take".
 
-Every view, list, count and task queue asks here. Grants are django-guardian permissions on
-an Authority, a Municipality or a single Order (direct foreign-key tables), turned into one
-SQL filter for lists and checked with ``user.has_perm`` for a single object. Anything the
-user may not see is reported as "does not exist" (404) by the callers.
+A user's grants are resolved once per request into a ``Capabilities`` object
+(request.capabilities, made by config.middleware.CapabilitiesMiddleware): the organisations
+of municipalities.access.OrganisationCapabilities, plus the single orders granted to them
+(guardian's direct foreign-key tables, directly or through a group) and their active
+supervision grants — all in one UNION ALL query. Every check, list filter, menu flag and
+access-log capacity asks that object, so a page asks the database about permissions once
+whatever it shows; lists filter on the ids it holds. Services re-check under the case's lock
+with a fresh object (``Capabilities.of``): a grant ended a moment ago must not act. Anything
+the user may not see is reported as "does not exist" (404) by the callers.
 
 A supervisor's access is not a guardian permission: it is an active ``SupervisionGrant`` row
 (recorded, with a reason and an end), and it shows only what supervision needs: who the order
@@ -11,7 +16,9 @@ concerns, what it requires, the deadline, and the supervisor's own measure with 
 (``may_see_full_case``, ``supervised_measures_of``).
 """
 
-from django.db.models import Case, CharField, Exists, Q, QuerySet, Value, When
+from dataclasses import dataclass
+
+from django.db.models import CharField, Q, QuerySet
 from django.db.models.functions import Cast
 from django.utils.translation import gettext as _
 from viewflow.workflow.fields import get_task_ref
@@ -21,15 +28,14 @@ from viewflow.workflow.status import PROCESS, STATUS
 from audit import Capacity
 from audit.models import Role
 from courses.models import Measure
-from municipalities.access import capacity_of, caseworker_authorities, codename, granted_q
-from municipalities.invitations import has_logged_in
-from municipalities.models import (
-    ACT_FOR_AUTHORITY,
-    ACT_FOR_MUNICIPALITY,
-    Appointment,
-    Authority,
-    Municipality,
+from municipalities.access import (
+    OrganisationCapabilities,
+    codename,
+    grant_rows,
+    permission_rows,
 )
+from municipalities.invitations import has_logged_in
+from municipalities.models import Appointment, Authority
 
 from .flows import AUTHORITY_STEPS, MUNICIPAL_STEPS, PERSONNEL_STEPS, OrderFlow
 from .models import (
@@ -42,106 +48,391 @@ from .models import (
 
 OPEN_TASK_STATUSES = (STATUS.NEW, STATUS.ASSIGNED)
 
-
-def _authority_q(user, prefix="issuing_authority") -> Q:
-    return granted_q(user, ACT_FOR_AUTHORITY, prefix)
-
-
-def _municipality_q(user, prefix="municipality") -> Q:
-    return granted_q(user, ACT_FOR_MUNICIPALITY, prefix)
+# Who takes a step: the municipality's leaders, the health personnel concerned, or the
+# issuing authority's caseworkers (and stand-ins).
+MUNICIPALITY, PERSONNEL, AUTHORITY = "municipality", "personnel", "authority"
 
 
-def _order_grant_q(user, prefix="pk", perm=None) -> Q:
-    direct = OrderUserObjectPermission.objects.filter(user=user)
-    via_group = OrderGroupObjectPermission.objects.filter(group__user=user)
-    if perm is not None:
-        direct = direct.filter(permission__codename=codename(perm))
-        via_group = via_group.filter(permission__codename=codename(perm))
-    return Q(**{f"{prefix}__in": direct.values("content_object_id")}) | Q(
-        **{f"{prefix}__in": via_group.values("content_object_id")}
-    )
+def actor_of(step: str) -> str | None:
+    """Who takes ``step`` (orders.flows states it; everything here asks this)."""
+    for actor, steps in (
+        (MUNICIPALITY, MUNICIPAL_STEPS),
+        (PERSONNEL, PERSONNEL_STEPS),
+        (AUTHORITY, AUTHORITY_STEPS),
+    ):
+        if step in steps:
+            return actor
+    return None
 
 
-def _caseworker_q(user, prefix="") -> Q:
-    """Orders the user acts on as caseworker: never one that concerns themself."""
-    return (
-        _authority_q(user, f"{prefix}issuing_authority")
-        | _order_grant_q(user, f"{prefix}pk", ACT_AS_CASEWORKER)
-    ) & ~_concerned_q(user, prefix)
+def _steps_of(actor) -> list[str]:
+    return [
+        step
+        for step in MUNICIPAL_STEPS + PERSONNEL_STEPS + AUTHORITY_STEPS
+        if actor_of(step) == actor
+    ]
 
 
-def _leader_q(user, prefix="") -> Q:
-    """Orders the user acts on for the municipality: never one that concerns themself."""
-    return _municipality_q(user, f"{prefix}municipality") & ~_concerned_q(user, prefix)
+def step_name(task) -> str:
+    return task.flow_task.name
 
 
-def _concerned_q(user, prefix="") -> Q:
-    """The SQL form of is_concerned_person."""
-    return Q(**{f"{prefix}health_personnel__user": user})
+def is_closed(order) -> bool:
+    """Withdrawn and fulfilled cases are closed and read-only."""
+    return order.status in (PROCESS.DONE, PROCESS.CANCELED)
 
 
-def active_supervision_grants(user) -> QuerySet[SupervisionGrant]:
-    """The user's supervision grants that have not ended: the only source of a supervisor's
-    access (orders.services opens and ends them)."""
-    if not user.is_authenticated or not user.is_active:
-        return SupervisionGrant.objects.none()
-    return SupervisionGrant.objects.filter(user=user, ended_at__isnull=True)
+@dataclass(frozen=True)
+class OrderGrant:
+    """A guardian permission on one order (a stand-in caseworker's, or another)."""
+
+    order_id: int
+    codename: str
 
 
-def _supervision_q(user, prefix="") -> Q:
-    return Q(**{f"{prefix}pk__in": active_supervision_grants(user).values("order_id")})
+@dataclass(frozen=True)
+class Supervision:
+    """An active supervision grant: the measure supervised and its order."""
+
+    order_id: int
+    measure_id: int
 
 
-def visible_orders_q(user, prefix="") -> Q:
-    """The filter on orders the user may see: the whole case (full_case_q), and the cases of
-    measures they supervise under an active grant, in part (may_see_full_case). Seeing is not
-    acting: steps stay with the issuing authority (may_take_step)."""
-    return full_case_q(user, prefix) | _supervision_q(user, prefix)
+@dataclass(frozen=True)
+class SupervisedMeasure:
+    """A measure whose named supervisor is the user (grant or not), for the access log."""
+
+    measure_id: int
+    order_id: int
+    office: str
 
 
-def full_case_q(user, prefix="") -> Q:
-    """Orders the user may see in full: those their authority issued or that concern a
-    municipality it covers (Helsetilsynet: every municipality), their municipality's, their
-    own (as the health personnel concerned), and single orders granted to them."""
-    caseworker_of = caseworker_authorities(user)
-    national = Exists(caseworker_of.filter(kind=Authority.Kind.HELSETILSYNET))
-    return (
-        _authority_q(user, f"{prefix}issuing_authority")
-        | Q(**{f"{prefix}municipality__authority__in": caseworker_of.values("pk")})
-        | Q(national)
-        | _municipality_q(user, f"{prefix}municipality")
-        | _concerned_q(user, prefix)
-        | _order_grant_q(user, f"{prefix}pk")
-    )
+@dataclass(frozen=True)
+class Capabilities(OrganisationCapabilities):
+    """What one user may do with orders, resolved once: their organisations (the base
+    class), the orders granted to them one by one, their active supervision grants and the
+    measures they are named supervisor of."""
 
+    order_grants: tuple[OrderGrant, ...] = ()
+    supervision: tuple[Supervision, ...] = ()
+    supervises: tuple[SupervisedMeasure, ...] = ()
 
-def orders_visible_to(user) -> QuerySet[Order]:
-    if not user.is_authenticated or not user.is_active:
-        return Order.objects.none()
-    return Order.objects.filter(visible_orders_q(user))
+    @classmethod
+    def grant_sources(cls, user) -> list:
+        return [
+            *super().grant_sources(user),
+            *permission_rows(user, OrderUserObjectPermission, OrderGroupObjectPermission, "order"),
+            grant_rows(
+                SupervisionGrant.objects.filter(user=user, ended_at__isnull=True),
+                "supervision",
+                obj="measure_id",
+                ref="order_id",
+            ),
+            grant_rows(
+                Measure.objects.filter(supervisor__user=user),
+                "supervises",
+                obj="pk",
+                ref="order_id",
+                name="supervisor__gp_office__name",
+            ),
+        ]
 
+    @classmethod
+    def fields_from(cls, user, rows) -> dict:
+        fields = super().fields_from(user, rows)
+        granted = [r for r in rows if user.is_active]
+        fields["order_grants"] = tuple(
+            sorted(
+                {OrderGrant(r["obj"], r["codename"]) for r in granted if r["source"] == "order"},
+                key=lambda g: (g.order_id, g.codename),
+            )
+        )
+        fields["supervision"] = tuple(
+            sorted(
+                {Supervision(r["ref"], r["obj"]) for r in granted if r["source"] == "supervision"},
+                key=lambda s: s.measure_id,
+            )
+        )
+        fields["supervises"] = tuple(
+            sorted(
+                (
+                    SupervisedMeasure(r["obj"], r["ref"], r["name"])
+                    for r in rows
+                    if r["source"] == "supervises"
+                ),
+                key=lambda m: m.measure_id,
+            )
+        )
+        return fields
 
-def case_ids_concerning(user) -> QuerySet:
-    """The ids, as the access log stores them (text), of the orders about the user themself
-    (is_concerned_person): a subquery, so a filter on it stays one query."""
-    if not user.is_authenticated:
-        return Order.objects.none().values("pk")
-    orders = Order.objects.filter(_concerned_q(user))
-    return orders.annotate(case_id=Cast("pk", CharField())).values("case_id")
+    # --- ids the lists filter on -------------------------------------------------------------
 
+    def _granted_order_ids(self, perm=None) -> list[int]:
+        name = codename(perm) if perm else None
+        return sorted({g.order_id for g in self.order_grants if name in (None, g.codename)})
 
-def may_see_full_case(user, order) -> bool:
-    """Whether ``user`` sees all of ``order`` (grounds, decisions, appeals, every measure and
-    document, the timeline), or, as a supervisor only, what supervision needs."""
-    if not user.is_authenticated or not user.is_active:
+    def supervised_order_ids(self) -> list[int]:
+        return sorted({s.order_id for s in self.supervision})
+
+    def supervised_measure_ids(self, order=None) -> list[int]:
+        return [s.measure_id for s in self.supervision if order is None or s.order_id == order.pk]
+
+    # --- who the user is on one order ----------------------------------------------------------
+
+    def is_concerned(self, order) -> bool:
+        """The health personnel the order is about.
+
+        Separation of duties: they keep their own rights on it (acknowledge the plan, accept
+        the course terms, see the case and who has read it) but never act on it for the
+        authority or the municipality — no step, no managing the case, no appeal decision,
+        no access log — whatever they are appointed to (a caseworker, leader or stand-in
+        grant may predate the order, or be made behind the appointment pages' back). Every
+        caseworker and leader check below, and their SQL filters, go through this."""
+        return order.health_personnel_id in self.personnel_ids
+
+    def may_act_as_caseworker(self, order) -> bool:
+        """Issuing authority's caseworkers, and anyone granted this single order as stand-in;
+        never the person it concerns."""
+        if self.is_concerned(order):
+            return False
+        return order.issuing_authority_id in self.caseworker_authority_ids or (
+            order.pk in self._granted_order_ids(ACT_AS_CASEWORKER)
+        )
+
+    def may_act_for_municipality_on(self, order) -> bool:
+        """The municipality's leaders, on its order; never the person it concerns."""
+        return not self.is_concerned(order) and order.municipality_id in self.led_municipality_ids
+
+    def _covers(self, order) -> bool:
+        """A caseworker of the authority covering the order's municipality, or of
+        Helsetilsynet (every municipality)."""
+        if not self.caseworker_for:
+            return False
+        return self.national_caseworker or (
+            order.municipality.authority_id in self.caseworker_authority_ids
+        )
+
+    def may_see_full_case(self, order) -> bool:
+        """Whether the user sees all of ``order`` (grounds, decisions, appeals, every measure
+        and document, the timeline), or, as a supervisor only, what supervision needs: those
+        its authority issued or whose municipality it covers, their municipality's, their own
+        (as the health personnel concerned), and single orders granted to them."""
+        if not self.active:
+            return False
+        return (
+            order.issuing_authority_id in self.caseworker_authority_ids
+            or self._covers(order)
+            or order.municipality_id in self.led_municipality_ids
+            or self.is_concerned(order)
+            or order.pk in self._granted_order_ids()
+        )
+
+    def may_see_access_events(self, order) -> bool:
+        """Who opened the case is for the authority: the issuing authority's caseworkers and
+        stand-ins, and caseworkers of an authority covering the case (the statsforvalter of
+        its municipality, Helsetilsynet). Leaders and supervisors do not see it; the health
+        personnel concerned — whatever they are appointed to — sees only the reads of their
+        own case, on its own page (innsyn), never the authority's log of it."""
+        if not self.active or self.is_concerned(order):
+            return False
+        return self.may_act_as_caseworker(order) or self._covers(order)
+
+    def may_take_step(self, order, task) -> bool:
+        """May the user carry out ``task`` (an open step of ``order``) now?"""
+        if task.status not in OPEN_TASK_STATUSES or is_closed(order):
+            return False
+        actor = actor_of(step_name(task))
+        if actor == MUNICIPALITY:
+            return self.may_act_for_municipality_on(order)
+        if actor == PERSONNEL:
+            return self.is_concerned(order)
+        if actor == AUTHORITY:
+            return self.may_act_as_caseworker(order)
         return False
-    return Order.objects.filter(full_case_q(user), pk=order.pk).exists()
 
+    def may_manage_case(self, order) -> bool:
+        """Extend the deadline, withdraw, register appeals: the issuing side, on an open case."""
+        return not is_closed(order) and self.may_act_as_caseworker(order)
 
-def supervised_measures_of(user, order) -> QuerySet[Measure]:
-    """The measures of ``order`` that ``user`` supervises under an active grant."""
-    grants = active_supervision_grants(user).filter(order_id=order.pk)
-    return Measure.objects.filter(order_id=order.pk, pk__in=grants.values("measure_id"))
+    def may_decide_appeal(self, order) -> bool:
+        """Appeal outcomes can be recorded also after the case has closed."""
+        return self.may_act_as_caseworker(order)
+
+    def may_issue(self) -> bool:
+        return bool(self.caseworker_for)
+
+    # --- measures ------------------------------------------------------------------------------
+
+    def may_manage_measure(self, order, measure) -> bool:
+        """Enrol, record attendance, arrange supervision: the municipality, on an open case."""
+        return not is_closed(order) and self.may_act_for_municipality_on(order)
+
+    def may_invite_supervisor(self, order, measure) -> bool:
+        """The municipality brings in the supervisor it named: it may send (or withdraw) an
+        invitation to the login made for them, while that login has never been used and gives
+        nothing but the supervision (no appointment: an invitation to an address the leader
+        chooses must not open anyone else's access)."""
+        login = measure.supervisor.user if measure.supervisor_id else None
+        return (
+            login is not None
+            and self.may_manage_measure(order, measure)
+            and not has_logged_in(login)
+            and not Appointment.objects.filter(user=login, ended_at__isnull=True).exists()
+        )
+
+    def may_accept_terms(self, order, measure) -> bool:
+        return not is_closed(order) and measure.is_course and self.is_concerned(order)
+
+    def is_supervisor_of(self, measure) -> bool:
+        """The measure's named supervisor, while their grant is active."""
+        return measure.supervisor_id is not None and measure.pk in self.supervised_measure_ids()
+
+    def may_log_supervision(self, order, measure) -> bool:
+        """Sessions and the final report are the supervisor's own record."""
+        return not is_closed(order) and self.is_supervisor_of(measure)
+
+    def may_add_measure_document(self, order, measure) -> bool:
+        return self.may_manage_measure(order, measure) or self.may_log_supervision(order, measure)
+
+    def supervised_measures_of(self, order) -> QuerySet[Measure]:
+        """The measures of ``order`` that the user supervises under an active grant."""
+        return Measure.objects.filter(order_id=order.pk, pk__in=self.supervised_measure_ids(order))
+
+    @property
+    def supervises_now(self) -> bool:
+        return bool(self.supervision)
+
+    # --- lists, as filters on the ids held here ------------------------------------------------
+
+    def _concerned_q(self, prefix="") -> Q:
+        return Q(**{f"{prefix}health_personnel_id__in": self.personnel_ids})
+
+    def _caseworker_q(self, prefix="") -> Q:
+        """Orders the user acts on as caseworker: never one that concerns themself."""
+        return (
+            Q(**{f"{prefix}issuing_authority_id__in": self.caseworker_authority_ids})
+            | Q(**{f"{prefix}pk__in": self._granted_order_ids(ACT_AS_CASEWORKER)})
+        ) & ~self._concerned_q(prefix)
+
+    def _leader_q(self, prefix="") -> Q:
+        """Orders the user acts on for the municipality: never one that concerns themself."""
+        return Q(**{f"{prefix}municipality_id__in": self.led_municipality_ids}) & ~(
+            self._concerned_q(prefix)
+        )
+
+    def full_case_q(self, prefix="") -> Q | None:
+        """The filter on orders the user may see in full (may_see_full_case); None for
+        Helsetilsynet's caseworkers, who see every case."""
+        if self.national_caseworker:
+            return None
+        return (
+            Q(**{f"{prefix}issuing_authority_id__in": self.caseworker_authority_ids})
+            | Q(**{f"{prefix}municipality__authority_id__in": self.caseworker_authority_ids})
+            | Q(**{f"{prefix}municipality_id__in": self.led_municipality_ids})
+            | self._concerned_q(prefix)
+            | Q(**{f"{prefix}pk__in": self._granted_order_ids()})
+        )
+
+    def visible_orders_q(self, prefix="") -> Q | None:
+        """The filter on orders the user may see: the whole case (full_case_q), and the cases
+        of measures they supervise under an active grant, in part (may_see_full_case). Seeing
+        is not acting: steps stay with the issuing authority (may_take_step). None: all."""
+        full = self.full_case_q(prefix)
+        if full is None:
+            return None
+        return full | Q(**{f"{prefix}pk__in": self.supervised_order_ids()})
+
+    def orders_visible(self) -> QuerySet[Order]:
+        if not self.active:
+            return Order.objects.none()
+        visible = self.visible_orders_q()
+        return Order.objects.all() if visible is None else Order.objects.filter(visible)
+
+    def actionable_tasks(self) -> QuerySet[Task]:
+        """Open workflow tasks on orders that the user may carry out."""
+        if not self.active:
+            return Task.objects.none()
+        order = "process__order__"
+        steps = OrderFlow.instance
+
+        def of(actor):
+            return Q(flow_task__in=[get_task_ref(getattr(steps, s)) for s in _steps_of(actor)])
+
+        by_role = (
+            of(MUNICIPALITY) & self._leader_q(order)
+            | of(PERSONNEL) & self._concerned_q(order)
+            | of(AUTHORITY) & self._caseworker_q(order)
+        )
+        return Task.objects.filter(
+            by_role,
+            flow_task_type="HUMAN",
+            status__in=OPEN_TASK_STATUSES,
+            process__status=PROCESS.NEW,
+            process__flow_class=OrderFlow,
+        )
+
+    def case_ids_concerning(self) -> QuerySet:
+        """The ids, as the access log stores them (text), of the orders about the user
+        themself (is_concerned): a subquery, so a filter on it stays one query."""
+        orders = Order.objects.filter(self._concerned_q())
+        return orders.annotate(case_id=Cast("pk", CharField())).values("case_id")
+
+    @property
+    def owns_measures(self) -> bool:
+        """ "Mine kurs og veiledning" is theirs: a supervisor with an active grant, or health
+        personnel (with orders about them: orders.context_processors asks)."""
+        return bool(self.supervision or self.personnel)
+
+    # --- the access log ------------------------------------------------------------------------
+
+    def capacity_on(self, order) -> Capacity:
+        """The capacity in which the user sees ``order``, for the access log and for "who has
+        seen my case". The case's issuing authority oversees every event on it."""
+        authority_id = order.issuing_authority_id
+        if self.is_concerned(order):
+            return Capacity(Role.PERSONNEL, "", authority_id)
+        issuing = [a for a in self.caseworker_for if a.pk == authority_id]
+        if issuing:
+            return Capacity(Role.CASEWORKER, issuing[0].name, authority_id)
+        led = [m for m in self.leads if m.pk == order.municipality_id]
+        if led:
+            return Capacity(Role.LEADER, led[0].name, authority_id)
+        # The authority through which the case is seen: the one covering its municipality
+        # first, then Helsetilsynet, then any (a stand-in granted this one order).
+        if self.caseworker_for:
+            covering = sorted(
+                self.caseworker_for,
+                key=lambda a: (
+                    0 if a.pk == order.municipality.authority_id else 1 if a.national else 2,
+                    a.pk,
+                ),
+            )
+            return Capacity(Role.CASEWORKER, covering[0].name, authority_id)
+        supervised = [m for m in self.supervises if m.order_id == order.pk]
+        return self._supervisor_capacity(supervised, authority_id) or Capacity(
+            Role.NONE, "", authority_id
+        )
+
+    @staticmethod
+    def _supervisor_capacity(supervised, authority_id) -> Capacity | None:
+        """A supervisor of one of ``supervised`` acts as such, for their GP office."""
+        if not supervised:
+            return None
+        return Capacity(Role.SUPERVISOR, supervised[0].office, authority_id)
+
+    def capacity_outside(self, probed=None) -> Capacity:
+        """The capacity of someone acting outside any case they may see (a search, a refused
+        look at a case): what they are in general (capacity), and a supervisor as such rather
+        than as health personnel. The event is overseen by the probed case's authority, when
+        there is one."""
+        capacity = self.capacity()
+        if capacity.role in (Role.HEALTH_PERSONNEL, Role.NONE):
+            capacity = self._supervisor_capacity(self.supervises, capacity.authority_id) or (
+                capacity
+            )
+        if probed is not None:
+            capacity = Capacity(capacity.role, capacity.organisation, probed.issuing_authority_id)
+        return capacity
 
 
 def supervision_stays_open(order, measure) -> bool:
@@ -156,92 +447,17 @@ def supervision_stays_open(order, measure) -> bool:
     )
 
 
-def authorities_for(user) -> QuerySet[Authority]:
-    """Authorities the user acts for as caseworker."""
-    return caseworker_authorities(user)
-
-
-def municipalities_for(user) -> QuerySet[Municipality]:
-    if not user.is_authenticated:
-        return Municipality.objects.none()
-    return Municipality.objects.filter(_municipality_q(user, "pk"))
-
-
-def actionable_tasks_for(user) -> QuerySet[Task]:
-    """Open workflow tasks on orders that this user may carry out."""
-    if not user.is_authenticated or not user.is_active:
-        return Task.objects.none()
-    order = "process__order__"
-    steps = OrderFlow.instance
-    refs = {name: get_task_ref(getattr(steps, name)) for name in _all_steps()}
-    by_role = (
-        Q(flow_task__in=[refs[s] for s in MUNICIPAL_STEPS]) & _leader_q(user, order)
-        | Q(flow_task__in=[refs[s] for s in PERSONNEL_STEPS]) & _concerned_q(user, order)
-        | Q(flow_task__in=[refs[s] for s in AUTHORITY_STEPS]) & _caseworker_q(user, order)
-    )
-    return Task.objects.filter(
-        by_role,
-        flow_task_type="HUMAN",
-        status__in=OPEN_TASK_STATUSES,
-        process__status=PROCESS.NEW,
-        process__flow_class=OrderFlow,
-    )
-
-
-def _all_steps():
-    return MUNICIPAL_STEPS + PERSONNEL_STEPS + AUTHORITY_STEPS
-
-
-def step_name(task) -> str:
-    return task.flow_task.name
-
-
-def acts_for_municipality(user, municipality) -> bool:
-    return user.is_authenticated and user.has_perm(ACT_FOR_MUNICIPALITY, municipality)
-
-
-def acts_for_authority(user, authority) -> bool:
-    return user.is_authenticated and user.has_perm(ACT_FOR_AUTHORITY, authority)
-
-
-def is_concerned_person(user, order) -> bool:
-    """The health personnel the order is about.
-
-    Separation of duties: they keep their own rights on it (acknowledge the plan, accept the
-    course terms, see the case and who has read it) but never act on it for the authority or
-    the municipality — no step, no managing the case, no appeal decision, no access log —
-    whatever they are appointed to (a caseworker, leader or stand-in grant may predate the
-    order, or be made behind the appointment pages' back). Every caseworker and leader check
-    below, and their SQL filters, go through this."""
-    return user.is_authenticated and order.concerns(user)
-
-
-def may_act_as_caseworker(user, order) -> bool:
-    """Issuing authority's caseworkers, and anyone granted this single order as stand-in;
-    never the person it concerns."""
-    if is_concerned_person(user, order):
-        return False
-    return acts_for_authority(user, order.issuing_authority) or (
-        user.is_authenticated and user.has_perm(ACT_AS_CASEWORKER, order)
-    )
-
-
-def may_act_for_municipality_on(user, order) -> bool:
-    """The municipality's leaders, on its order; never the person it concerns."""
-    return not is_concerned_person(user, order) and acts_for_municipality(user, order.municipality)
-
-
 def appointment_conflict(*, user, role, organisation) -> str:
     """Why ``user`` may not be appointed ``role`` for ``organisation``, or "": the subject of
-    one of an authority's open orders is not made its caseworker. is_concerned_person keeps
-    them off their own case anyway; refusing the appointment says so to the administrator
-    (registered with municipalities.appointments in OrdersConfig.ready). The administrator
-    works for the same authority, so naming "an open case of this authority" tells no more
-    than they may know; the case number is not shown."""
+    one of an authority's open orders is not made its caseworker. Capabilities.is_concerned
+    keeps them off their own case anyway; refusing the appointment says so to the
+    administrator (registered with municipalities.appointments in OrdersConfig.ready). The
+    administrator works for the same authority, so naming "an open case of this authority"
+    tells no more than they may know; the case number is not shown."""
     if role != Appointment.Role.CASEWORKER or not isinstance(organisation, Authority):
         return ""
     open_own = Order.objects.filter(
-        _concerned_q(user), issuing_authority=organisation, status=PROCESS.NEW
+        health_personnel__user=user, issuing_authority=organisation, status=PROCESS.NEW
     )
     if not open_own.exists():
         return ""
@@ -249,154 +465,3 @@ def appointment_conflict(*, user, role, organisation) -> str:
         "%(user)s is the health personnel an open case of this authority concerns, and cannot "
         "be appointed its caseworker."
     ) % {"user": user.get_full_name() or user.get_username()}
-
-
-def may_see_access_events(user, order) -> bool:
-    """Who opened the case is for the authority: the issuing authority's caseworkers and
-    stand-ins, and caseworkers of an authority covering the case (the statsforvalter of its
-    municipality, Helsetilsynet). Leaders and supervisors do not see it; the health personnel
-    concerned — whatever they are appointed to — sees only the reads of their own case, on its
-    own page (innsyn), never the authority's log of it."""
-    if not user.is_authenticated or not user.is_active or is_concerned_person(user, order):
-        return False
-    if may_act_as_caseworker(user, order):
-        return True
-    return (
-        caseworker_authorities(user)
-        .filter(Q(pk=order.municipality.authority_id) | Q(kind=Authority.Kind.HELSETILSYNET))
-        .exists()
-    )
-
-
-def may_take_step(user, order, task) -> bool:
-    """May ``user`` carry out ``task`` (an open step of ``order``) now?"""
-    if task.status not in OPEN_TASK_STATUSES or is_closed(order):
-        return False
-    name = step_name(task)
-    if name in MUNICIPAL_STEPS:
-        return may_act_for_municipality_on(user, order)
-    if name in PERSONNEL_STEPS:
-        return is_concerned_person(user, order)
-    if name in AUTHORITY_STEPS:
-        return may_act_as_caseworker(user, order)
-    return False
-
-
-def may_manage_measure(user, order, measure) -> bool:
-    """Enrol, record attendance, arrange supervision: the municipality, on an open case."""
-    return not is_closed(order) and may_act_for_municipality_on(user, order)
-
-
-def may_invite_supervisor(user, order, measure) -> bool:
-    """The municipality brings in the supervisor it named: it may send (or withdraw) an
-    invitation to the login made for them, while that login has never been used and gives
-    nothing but the supervision (no appointment: an invitation to an address the leader
-    chooses must not open anyone else's access)."""
-    login = measure.supervisor.user if measure.supervisor_id else None
-    return (
-        login is not None
-        and may_manage_measure(user, order, measure)
-        and not has_logged_in(login)
-        and not Appointment.objects.filter(user=login, ended_at__isnull=True).exists()
-    )
-
-
-def may_accept_terms(user, order, measure) -> bool:
-    return not is_closed(order) and measure.is_course and is_concerned_person(user, order)
-
-
-def is_supervisor_of(user, measure) -> bool:
-    """The measure's named supervisor, while their grant is active."""
-    return (
-        user.is_authenticated
-        and measure.supervisor_id is not None
-        and active_supervision_grants(user).filter(measure_id=measure.pk).exists()
-    )
-
-
-def may_log_supervision(user, order, measure) -> bool:
-    """Sessions and the final report are the supervisor's own record."""
-    return not is_closed(order) and is_supervisor_of(user, measure)
-
-
-def may_add_measure_document(user, order, measure) -> bool:
-    return may_manage_measure(user, order, measure) or may_log_supervision(user, order, measure)
-
-
-def may_manage_case(user, order) -> bool:
-    """Extend the deadline, withdraw, register appeals: the issuing side, on an open case."""
-    return not is_closed(order) and may_act_as_caseworker(user, order)
-
-
-def may_decide_appeal(user, order) -> bool:
-    """Appeal outcomes can be recorded also after the case has closed."""
-    return may_act_as_caseworker(user, order)
-
-
-def may_issue(user) -> bool:
-    return authorities_for(user).exists()
-
-
-def is_closed(order) -> bool:
-    """Withdrawn and fulfilled cases are closed and read-only."""
-    return order.status in (PROCESS.DONE, PROCESS.CANCELED)
-
-
-def capacity_on(user, order) -> Capacity:
-    """The capacity in which ``user`` sees ``order``, for the access log and for "who has seen
-    my case". The case's issuing authority oversees every event on it."""
-    authority_id = order.issuing_authority_id
-    if is_concerned_person(user, order):
-        return Capacity(Role.PERSONNEL, "", authority_id)
-    if acts_for_authority(user, order.issuing_authority):
-        return Capacity(Role.CASEWORKER, order.issuing_authority.name, authority_id)
-    if acts_for_municipality(user, order.municipality):
-        return Capacity(Role.LEADER, order.municipality.name, authority_id)
-    # The authority through which the case is seen: the one covering its municipality first,
-    # then Helsetilsynet, then any (a stand-in granted this one order).
-    covering = (
-        caseworker_authorities(user)
-        .annotate(
-            reach=Case(
-                When(pk=order.municipality.authority_id, then=Value(0)),
-                When(kind=Authority.Kind.HELSETILSYNET, then=Value(1)),
-                default=Value(2),
-            )
-        )
-        .order_by("reach", "pk")
-        .first()
-    )
-    if covering is not None:
-        # Helsetilsynet, the statsforvalter that covers the municipality, or a stand-in.
-        return Capacity(Role.CASEWORKER, covering.name, authority_id)
-    supervisor = _supervisor_capacity(Measure.objects.filter(order=order), user, authority_id)
-    return supervisor or Capacity(Role.NONE, "", authority_id)
-
-
-def _supervisor_capacity(measures, user, authority_id) -> Capacity | None:
-    """A supervisor of one of ``measures`` acts as such, for their GP office."""
-    measure = (
-        measures.filter(supervisor__user=user)
-        .select_related("supervisor__gp_office")
-        .order_by("pk")
-        .first()
-    )
-    if measure is None:
-        return None
-    office = measure.supervisor.gp_office
-    return Capacity(Role.SUPERVISOR, office.name if office else "", authority_id)
-
-
-def capacity_outside(user, probed=None) -> Capacity:
-    """The capacity of someone acting outside any case they may see (a search, a refused look
-    at a case): what they are in general (municipalities.access.capacity_of), and a supervisor
-    as such rather than as health personnel — supervision is a measure, which that module
-    cannot see. The event is overseen by the probed case's authority, when there is one."""
-    capacity = capacity_of(user)
-    if capacity.role in (Role.HEALTH_PERSONNEL, Role.NONE):
-        capacity = (
-            _supervisor_capacity(Measure.objects.all(), user, capacity.authority_id) or capacity
-        )
-    if probed is not None:
-        capacity = Capacity(capacity.role, capacity.organisation, probed.issuing_authority_id)
-    return capacity

@@ -1,29 +1,28 @@
-"""Navigation flags for the base layout."""
+"""Navigation flags for the base layout, from the request's capabilities."""
 
 from functools import cache
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, OuterRef, Subquery
+from django.db.models import Count, Exists, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from municipalities.access import (
-    administered_authorities,
-    audited_authorities,
-    overseen_municipalities,
-)
-from municipalities.models import HealthPersonnel
-
-from . import access
 from .models import Notification, Order
 
 
-def _own_measures(user):
+def _own_measures(capabilities):
     """A doctor with orders about them, or a supervisor with an active grant: "Mine kurs og
     veiledning"."""
-    about_them = Order.objects.filter(health_personnel=OuterRef("pk"))
-    return Exists(HealthPersonnel.objects.filter(user=user).filter(Exists(about_them))) | Exists(
-        access.active_supervision_grants(user)
-    )
+    if capabilities.supervises_now:
+        return Value(True)
+    if not capabilities.personnel_ids:
+        return Value(False)
+    return Exists(Order.objects.filter(health_personnel_id__in=capabilities.personnel_ids))
+
+
+def _oversees(capabilities):
+    if not (capabilities.leads or capabilities.member_of):
+        return Value(False)
+    return Exists(capabilities.overseen_municipalities())
 
 
 def _unread_notifications(user) -> Coalesce:
@@ -37,48 +36,36 @@ def _unread_notifications(user) -> Coalesce:
     return Coalesce(Subquery(unread), 0)
 
 
-def _menu_flags(user) -> dict:
-    """The menu's yes/no flags and the unread count, in one query: every page shows them."""
+def _menu_flags(user, capabilities) -> dict:
+    """The menu's yes/no flags and the unread count, in one query (besides the capabilities
+    the request has anyway): every page shows them."""
     flags = (
         get_user_model()
         .objects.filter(pk=user.pk)
         .annotate(
-            may_issue=Exists(access.authorities_for(user)),
-            municipalities=Exists(overseen_municipalities(user)),
-            my_measures=_own_measures(user),
+            municipalities=_oversees(capabilities),
+            my_measures=_own_measures(capabilities),
             unread=_unread_notifications(user),
         )
-        .values("may_issue", "municipalities", "my_measures", "unread")
+        .values("municipalities", "my_measures", "unread")
         .first()
     )
-    return flags or {"may_issue": False, "municipalities": False, "my_measures": False, "unread": 0}
-
-
-def _menu_authorities(user) -> list:
-    """Authorities the user administers (a link to each) or audits (the access log), in the
-    one query the menu already spent on the administered ones."""
-    administered, audited = administered_authorities(user), audited_authorities(user)
-    return list(
-        (administered | audited).annotate(
-            administered=Exists(administered.filter(pk=OuterRef("pk"))),
-            audited=Exists(audited.filter(pk=OuterRef("pk"))),
-        )
-    )
+    return flags or {"municipalities": False, "my_measures": False, "unread": 0}
 
 
 def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    # Lazy: a page that does not show the menu (or a response that is not rendered) runs
-    # neither query; one that does runs each once, however often the template reads them.
-    menu_authorities = cache(lambda: _menu_authorities(user))
-    flags = cache(lambda: _menu_flags(user))
+    capabilities = request.capabilities
+    # Lazy: a page that does not show the menu (or a response that is not rendered) runs no
+    # query; one that does runs it once, however often the template reads them.
+    flags = cache(lambda: _menu_flags(user, capabilities))
     return {
-        "nav_may_issue": lambda: flags()["may_issue"],
+        "nav_may_issue": lambda: capabilities.may_issue(),
         "nav_municipalities": lambda: flags()["municipalities"],
-        "nav_authorities": lambda: [a for a in menu_authorities() if a.administered],
+        "nav_authorities": lambda: sorted(capabilities.administers, key=lambda a: a.name),
         "nav_my_measures": lambda: flags()["my_measures"],
-        "nav_access_log": lambda: any(a.audited for a in menu_authorities()),
+        "nav_access_log": lambda: bool(capabilities.audits),
         "nav_unread_notifications": lambda: flags()["unread"],
     }

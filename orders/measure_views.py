@@ -24,6 +24,7 @@ from municipalities import selectors as municipality_selectors
 
 from . import access, selectors, services
 from . import measure_forms as forms
+from .access import Capabilities
 from .views import BUSY_MESSAGE, log_access, probed, visible_order
 
 CLOSED_MESSAGE = _("The case is closed; nothing was changed.")
@@ -45,7 +46,7 @@ def _record_attendance(*, measure, **arguments):
 
 @dataclass(frozen=True)
 class Action:
-    """One thing recorded on a measure: who may (an orders.access rule), when it applies,
+    """One thing recorded on a measure: who may (a Capabilities rule), when it applies,
     the form that parses it and the service that writes it."""
 
     form: type
@@ -61,7 +62,7 @@ ACTIONS = {
     "enrol": Action(
         forms.EnrolForm,
         services.enrol_in_course,
-        access.may_manage_measure,
+        Capabilities.may_manage_measure,
         lambda m: m.is_course and _measure_is_open(m),
         _("The enrolment is saved."),
         "pamelding",
@@ -69,7 +70,7 @@ ACTIONS = {
     "accept_terms": Action(
         forms.AcceptTermsForm,
         services.accept_course_terms,
-        access.may_accept_terms,
+        Capabilities.may_accept_terms,
         lambda m: m.is_course and m.enrolled_on and not m.terms_accepted_at and _measure_is_open(m),
         _("You have accepted the course terms."),
         "vilkar",
@@ -77,7 +78,7 @@ ACTIONS = {
     "attendance": Action(
         forms.AttendanceForm,
         _record_attendance,
-        access.may_manage_measure,
+        Capabilities.may_manage_measure,
         lambda m: m.is_course and m.course.meeting_count and _measure_is_open(m),
         _("The attendance is recorded."),
         "oppmote",
@@ -85,7 +86,7 @@ ACTIONS = {
     "completion": Action(
         forms.CompletionForm,
         services.record_course_completion,
-        access.may_manage_measure,
+        Capabilities.may_manage_measure,
         lambda m: m.is_course and not m.course.meeting_count and _measure_is_open(m),
         _("The completion date is recorded."),
         "fullfort",
@@ -93,7 +94,7 @@ ACTIONS = {
     "arrange": Action(
         forms.ArrangeSupervisionForm,
         services.arrange_supervision,
-        access.may_manage_measure,
+        Capabilities.may_manage_measure,
         lambda m: not m.is_course and _measure_is_open(m),
         _("The supervision arrangement is saved."),
         "avtale",
@@ -101,7 +102,7 @@ ACTIONS = {
     "session": Action(
         forms.SessionForm,
         services.record_supervision_session,
-        access.may_log_supervision,
+        Capabilities.may_log_supervision,
         lambda m: not m.is_course and _measure_is_open(m),
         _("The session is recorded."),
         "ny-time",
@@ -109,7 +110,7 @@ ACTIONS = {
     "report": Action(
         forms.ReportForm,
         services.submit_supervision_report,
-        access.may_log_supervision,
+        Capabilities.may_log_supervision,
         lambda m: not m.is_course and _measure_is_open(m),
         _("The final report is submitted."),
         "rapport",
@@ -117,11 +118,11 @@ ACTIONS = {
     "document": Action(
         forms.DocumentForm,
         services.add_measure_document,
-        access.may_add_measure_document,
+        Capabilities.may_add_measure_document,
         lambda m: True,
         _("The document is uploaded."),
         "nytt-dokument",
-        lambda allowed: {"reports_only": not allowed(access.may_manage_measure)},
+        lambda allowed: {"reports_only": not allowed(Capabilities.may_manage_measure)},
     ),
 }
 
@@ -138,7 +139,7 @@ def _visible_measure(request, pk, measure_pk, action):
     target = f"measure:{measure_pk}"
 
     def measure_of(order, measure_pk):
-        measures = selectors.measures_shown_to(request.user, order)
+        measures = selectors.measures_shown_to(request.capabilities, order)
         measures = measures.select_related("course", "supervisor").prefetch_related(
             "meetings", "sessions"
         )
@@ -147,14 +148,14 @@ def _visible_measure(request, pk, measure_pk, action):
     return order, probed(request, order, action, target, measure_of, measure_pk)
 
 
-def _rules(user, order, measure):
-    """``allowed(rule)``: an orders.access rule's answer for this user and measure, asked once
-    (each answer may cost a permission query)."""
+def _rules(capabilities, order, measure):
+    """``allowed(rule)``: a Capabilities rule's answer for this user and measure, asked once
+    (may_invite_supervisor asks about the supervisor's login)."""
     answers = {}
 
     def allowed(rule):
         if rule not in answers:
-            answers[rule] = rule(user, order, measure)
+            answers[rule] = rule(capabilities, order, measure)
         return answers[rule]
 
     return allowed
@@ -196,7 +197,7 @@ def _attendance_form(allowed, measure, meeting, bound):
 
 def _measure_page(request, order, measure, bound=None):
     selectors.with_progress([measure])
-    allowed = _rules(request.user, order, measure)
+    allowed = _rules(request.capabilities, order, measure)
     offered, meetings = _offered_forms(allowed, order, measure, bound or {})
     documents = measure.documents.select_related("uploaded_by", "supersedes", "superseded_by")
     context = {
@@ -217,9 +218,9 @@ def _supervisor_login(request, order, measure, allowed, bound):
     """For the municipality that named the supervisor: their login, how they log in, the
     state of their invitation and (while it has never been used) the form to send one."""
     login = measure.supervisor.user if measure.supervisor_id else None
-    if login is None or not allowed(access.may_manage_measure):
+    if login is None or not allowed(Capabilities.may_manage_measure):
         return None
-    invitable = allowed(access.may_invite_supervisor)
+    invitable = allowed(Capabilities.may_invite_supervisor)
     form = None
     if invitable:
         form = bound.get("invite") or forms.SupervisorInvitationForm(
@@ -245,7 +246,7 @@ def supervisor_invitation(request, pk, measure_pk, action):
     back = redirect("orders:measure_detail", pk=order.pk, measure_pk=measure.pk)
     if request.method != "POST":
         return back
-    if measure.is_course or not access.may_invite_supervisor(request.user, order, measure):
+    if measure.is_course or not request.capabilities.may_invite_supervisor(order, measure):
         log_access(request, logged, measure, order=order, outcome="refused")
         raise Http404
     login = measure.supervisor.user
@@ -294,7 +295,7 @@ def measure_action(request, pk, measure_pk, action, meeting_pk=None):
     if access.is_closed(order):
         messages.warning(request, CLOSED_MESSAGE)
         return back
-    allowed = _rules(request.user, order, measure)
+    allowed = _rules(request.capabilities, order, measure)
     if not allowed(ACTIONS[action].permitted):
         log_access(request, LOGGED_AS[action], measure, order=order, outcome="refused")
         raise PermissionDenied
@@ -317,7 +318,9 @@ def measure_action(request, pk, measure_pk, action, meeting_pk=None):
             form_errors_from(error, form)
         else:
             messages.success(request, ACTIONS[action].done)
-            if not selectors.measures_shown_to(request.user, order).filter(pk=measure.pk).exists():
+            # Asked of the database again: the action may have just ended the access.
+            now = Capabilities.of(request.user)
+            if not selectors.measures_shown_to(now, order).filter(pk=measure.pk).exists():
                 # The supervision is complete: the supervisor's access to the case has ended.
                 messages.info(request, ACCESS_ENDED_MESSAGE)
                 return redirect("orders:my_measures")
@@ -332,11 +335,11 @@ def measure_action(request, pk, measure_pk, action, meeting_pk=None):
 @require_safe
 def my_measures(request):
     """Mine kurs og veiledning: the measures of orders about me, and those I supervise."""
-    visible = access.orders_visible_to(request.user)
+    visible = request.capabilities.orders_visible()
     own = selectors.with_progress(
         list(selectors.measures_in(visible.filter(health_personnel__user=request.user)))
     )
-    page = page_of(request, selectors.supervised_measures_for(request.user))
+    page = page_of(request, selectors.supervised_measures_for(request.capabilities))
     page.object_list = selectors.with_progress(list(page.object_list))
     for m in own + page.object_list:
         m.case_closed = access.is_closed(m.order)

@@ -142,8 +142,9 @@ class Order(Process):
             raise ValidationError(errors)
 
     def concerns(self, user) -> bool:
-        """Is ``user`` the health personnel this order is about? (orders.access.is_concerned_person
-        builds the separation of duties on it.)"""
+        """Is ``user`` the health personnel this order is about? (The steps' own permission
+        check asks; orders.access.Capabilities.is_concerned is the same rule, read from the
+        user's own health-personnel records.)"""
         return user is not None and user.pk is not None and self.health_personnel.user_id == user.pk
 
     @property

@@ -40,6 +40,6 @@ def open_notification(request, pk):
         raise Http404
     if notification.read_at is None:
         services.mark_notifications_read(acting_user=request.user, pk=pk)
-    if selectors.orders_for_list(request.user).filter(pk=notification.order_id).exists():
+    if selectors.orders_for_list(request.capabilities).filter(pk=notification.order_id).exists():
         return redirect("orders:case_detail", pk=notification.order_id)
     return redirect("orders:my_tasks")

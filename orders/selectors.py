@@ -1,5 +1,6 @@
-"""Reads for pages, already scoped through orders.access. Related rows are fetched here,
-once, so a page runs the same number of queries whatever the number of rows."""
+"""Reads for pages, already scoped through the request's orders.access.Capabilities (passed
+in as ``capabilities``). Related rows are fetched here, once, so a page runs the same number of
+queries whatever the number of rows."""
 
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -89,10 +90,10 @@ def due_filter(due, today, prefix="") -> Q | None:
     return None
 
 
-def orders_for_list(user, *, state="", search="", due="", today=None) -> QuerySet[Order]:
+def orders_for_list(capabilities, *, state="", search="", due="", today=None) -> QuerySet[Order]:
     """The case list: orders the user may see, overdue first, then by their next deadline
     (orders without one, i.e. closed ones, last)."""
-    orders = _with_state(access.orders_visible_to(user)).select_related("next_deadline")
+    orders = _with_state(capabilities.orders_visible()).select_related("next_deadline")
     if state in STAGE_FILTERS:
         orders = orders.filter(STAGE_FILTERS[state])
     if (by_due := due_filter(due, today or timezone.localdate())) is not None:
@@ -108,10 +109,10 @@ def orders_for_list(user, *, state="", search="", due="", today=None) -> QuerySe
     return orders.order_by(F("next_deadline__due").asc(nulls_last=True), "deadline", "pk")
 
 
-def tasks_for(user, *, due="", today=None) -> QuerySet[Task]:
+def tasks_for(capabilities, *, due="", today=None) -> QuerySet[Task]:
     """Mine oppgaver: open steps this user may take, overdue orders first, then by the order's
     next deadline."""
-    tasks = access.actionable_tasks_for(user).select_related(
+    tasks = capabilities.actionable_tasks().select_related(
         "process__order__health_personnel",
         "process__order__municipality",
         "process__order__issuing_authority",
@@ -180,29 +181,29 @@ class OrganisationCounts:
     counts: dict
 
 
-def deadline_overview(user, today) -> list[OrganisationCounts]:
+def deadline_overview(capabilities, today) -> list[OrganisationCounts]:
     """One row per organisation the user acts for: each authority they are caseworker for
     (the orders it issued) and each municipality they lead (the orders concerning it). Only
     orders the user may see are counted (need to know)."""
-    visible = access.orders_visible_to(user)
+    visible = capabilities.orders_visible()
     rows = [
         OrganisationCounts(
             "authority", a, deadline_counts(visible.filter(issuing_authority=a), today)
         )
-        for a in access.authorities_for(user).order_by("name")
+        for a in capabilities.caseworker_authorities().order_by("name")
     ]
     rows += [
         OrganisationCounts(
             "municipality", m, deadline_counts(visible.filter(municipality=m), today)
         )
-        for m in access.municipalities_for(user).order_by("name")
+        for m in capabilities.led_municipalities().order_by("name")
     ]
     return rows
 
 
-def order_for(user, pk) -> Order:
+def order_for(capabilities, pk) -> Order:
     """One order the user may see, or 404 — the same answer for "missing" and "not yours"."""
-    return get_object_or_404(_with_state(access.orders_visible_to(user)), pk=pk)
+    return get_object_or_404(_with_state(capabilities.orders_visible()), pk=pk)
 
 
 def step_task_for(order, task_pk) -> Task:
@@ -223,38 +224,36 @@ def open_tasks_of(order) -> list[Task]:
     )
 
 
-def document_for(user, order, pk) -> EvidenceDocument:
+def document_for(capabilities, order, pk) -> EvidenceDocument:
     """A document of this order that ``user`` may download, or 404: any of the case's for
     those who see the whole case; for a supervisor, only those of the measures they
     supervise (not the confirmation's, not another measure's)."""
     documents = EvidenceDocument.objects.filter(order=order)
-    if not access.may_see_full_case(user, order):
-        documents = documents.filter(measure__in=access.supervised_measures_of(user, order))
+    if not capabilities.may_see_full_case(order):
+        documents = documents.filter(measure__in=capabilities.supervised_measures_of(order))
     return get_object_or_404(documents, pk=pk)
 
 
-def measures_shown_to(user, order) -> QuerySet[Measure]:
+def measures_shown_to(capabilities, order) -> QuerySet[Measure]:
     """The measures of ``order`` whose pages ``user`` may open: all of them, or for a
     supervisor their own."""
-    if access.may_see_full_case(user, order):
+    if capabilities.may_see_full_case(order):
         return order.measures.all()
-    return access.supervised_measures_of(user, order)
+    return capabilities.supervised_measures_of(order)
 
 
-def supervised_measures_for(user) -> QuerySet[Measure]:
+def supervised_measures_for(capabilities) -> QuerySet[Measure]:
     """Mine kurs og veiledning: the measures the user supervises now (an active grant)."""
-    grants = access.active_supervision_grants(user)
-    return measures_in(Order.objects.filter(pk__in=grants.values("order_id"))).filter(
-        pk__in=grants.values("measure_id")
-    )
+    orders = Order.objects.filter(pk__in=capabilities.supervised_order_ids())
+    return measures_in(orders).filter(pk__in=capabilities.supervised_measure_ids())
 
 
-def supervised_case_data(user, order) -> dict:
+def supervised_case_data(capabilities, order) -> dict:
     """What a supervisor's case page shows besides the order's facts: their own measures."""
     return {
         "measures": with_progress(
             list(
-                access.supervised_measures_of(user, order)
+                capabilities.supervised_measures_of(order)
                 .select_related("course", "supervisor")
                 .prefetch_related("meetings", "sessions")
             )
@@ -578,10 +577,10 @@ ACCESS_KIND = "access"
 HISTORY_KINDS = ("order", "workflow", "measure", "document", "decision")
 
 
-def timeline_kinds_for(user, order) -> list[str]:
+def timeline_kinds_for(capabilities, order) -> list[str]:
     """The kinds of timeline entries ``user`` may filter on: the access log only for the
-    authority (orders.access.may_see_access_events)."""
-    if access.may_see_access_events(user, order):
+    authority (Capabilities.may_see_access_events)."""
+    if capabilities.may_see_access_events(order):
         return [*HISTORY_KINDS, ACCESS_KIND]
     return list(HISTORY_KINDS)
 

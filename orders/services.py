@@ -1,8 +1,9 @@
 """Every write the order knows. Views, commands and tests call these; nothing else writes.
 
-Each function takes the acting user, checks the access module again (a view's check is
-not enough on its own), and runs under the order's viewflow lock so two people acting at
-once leave one result.
+Each function takes the acting user, checks the access module again with the user's grants
+read afresh (a view's check is not enough on its own, and a grant ended a moment ago must not
+act: Capabilities.of, never the request's), and runs under the order's viewflow lock so two
+people acting at once leave one result.
 """
 
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ from municipalities import bounds
 from municipalities.appointments import ensure_login
 
 from . import access, deadlines
+from .access import Capabilities
 from .flows import DEADLINE_OF_STEP, OrderFlow, busy_as_lock_failure
 from .models import (
     Appeal,
@@ -54,7 +56,7 @@ def _taking_step(task, acting_user, step):
             raise StepNotOpen
         if access.is_closed(order):
             raise StepNotOpen
-        if not access.may_take_step(acting_user, order, task):
+        if not Capabilities.of(acting_user).may_take_step(order, task):
             raise PermissionDenied
         if task.owner_id is None:
             activation.assign(acting_user)
@@ -71,7 +73,7 @@ def _managing_case(order, acting_user, *, closed_too=False):
         order = Order.objects.select_related("issuing_authority").get(pk=order.pk)
         if access.is_closed(order) and not closed_too:
             raise StepNotOpen
-        if not access.may_act_as_caseworker(acting_user, order):
+        if not Capabilities.of(acting_user).may_act_as_caseworker(order):
             raise PermissionDenied
         yield order
 
@@ -94,13 +96,13 @@ def issue_order(
     decision_received_on=None,
 ) -> Order:
     """Register a decided order and open the municipality's planning step."""
-    if not access.acts_for_authority(acting_user, issuing_authority):
+    if not Capabilities.of(acting_user).acts_for_authority(issuing_authority):
         raise PermissionDenied
-    if not access.acts_for_authority(caseworker, issuing_authority):
+    if not Capabilities.of(caseworker).acts_for_authority(issuing_authority):
         raise ValidationError(
             {"caseworker": _("The responsible caseworker must work for the issuing authority.")}
         )
-    # Separation of duties (access.is_concerned_person): nobody issues or handles their own case.
+    # Separation of duties (Capabilities.is_concerned): nobody issues or handles their own case.
     subject = health_personnel.user_id
     if subject is not None and subject == acting_user.pk:
         raise ValidationError(
@@ -466,8 +468,8 @@ def decide_appeal(*, appeal, acting_user, outcome, decided_by, decided_on: date,
 
 
 def _measure_action(check, measure, acting_user, action, **arguments):
-    """Run a courses service on ``measure`` if ``check`` (an orders.access rule) allows it and
-    the order is open. The order is locked so a closing step and a measure change serialise."""
+    """Run a courses service on ``measure`` if ``check`` (a Capabilities rule, asked of the
+    user's grants as they are now) allows it and the order is open. The order is locked so a closing step and a measure change serialise."""
     with OrderFlow.lock(measure.order_id):
         order = Order.objects.select_related("municipality", "health_personnel").get(
             pk=measure.order_id
@@ -475,7 +477,7 @@ def _measure_action(check, measure, acting_user, action, **arguments):
         measure = order.measures.select_related("course", "supervisor").get(pk=measure.pk)
         if access.is_closed(order):
             raise StepNotOpen
-        if not check(acting_user, order, measure):
+        if not check(Capabilities.of(acting_user), order, measure):
             raise PermissionDenied
         result = action(measure=measure, acting_user=acting_user, **arguments)
         # A session, the report or a changed agreement may complete the supervision (its
@@ -487,13 +489,13 @@ def _measure_action(check, measure, acting_user, action, **arguments):
 
 def enrol_in_course(*, measure, acting_user, **details):
     return _measure_action(
-        access.may_manage_measure, measure, acting_user, course_services.enrol, **details
+        Capabilities.may_manage_measure, measure, acting_user, course_services.enrol, **details
     )
 
 
 def accept_course_terms(*, measure, acting_user):
     return _measure_action(
-        access.may_accept_terms, measure, acting_user, course_services.accept_terms
+        Capabilities.may_accept_terms, measure, acting_user, course_services.accept_terms
     )
 
 
@@ -507,12 +509,12 @@ def record_attendance(*, meeting, acting_user, attendance, absence_reason="", su
             submission_key=submission_key,
         )
 
-    return _measure_action(access.may_manage_measure, meeting.measure, acting_user, action)
+    return _measure_action(Capabilities.may_manage_measure, meeting.measure, acting_user, action)
 
 
 def record_course_completion(*, measure, acting_user, completed_on):
     return _measure_action(
-        access.may_manage_measure,
+        Capabilities.may_manage_measure,
         measure,
         acting_user,
         course_services.record_course_completion,
@@ -522,7 +524,7 @@ def record_course_completion(*, measure, acting_user, completed_on):
 
 def arrange_supervision(*, measure, acting_user, **details):
     return _measure_action(
-        access.may_manage_measure,
+        Capabilities.may_manage_measure,
         measure,
         acting_user,
         course_services.arrange_supervision,
@@ -532,13 +534,17 @@ def arrange_supervision(*, measure, acting_user, **details):
 
 def record_supervision_session(*, measure, acting_user, **details):
     return _measure_action(
-        access.may_log_supervision, measure, acting_user, course_services.record_session, **details
+        Capabilities.may_log_supervision,
+        measure,
+        acting_user,
+        course_services.record_session,
+        **details,
     )
 
 
 def submit_supervision_report(*, measure, acting_user, report):
     return _measure_action(
-        access.may_log_supervision,
+        Capabilities.may_log_supervision,
         measure,
         acting_user,
         course_services.submit_report,
@@ -561,7 +567,7 @@ def add_measure_document(
         )
 
     with course_services.evidence_kept_only_if_recorded():
-        return _measure_action(access.may_add_measure_document, measure, acting_user, action)
+        return _measure_action(Capabilities.may_add_measure_document, measure, acting_user, action)
 
 
 def mark_notifications_read(*, acting_user, pk=None) -> int:

@@ -31,9 +31,9 @@ BUSY_MESSAGE = _(
 def log_access(request, action, target, *, order=None, outcome="shown", detail=""):
     """One access event, in the capacity the user has on the case (or in general)."""
     if order is not None:
-        capacity = access.capacity_on(request.user, order)
+        capacity = request.capabilities.capacity_on(order)
     else:
-        capacity = access.capacity_outside(request.user)
+        capacity = request.capabilities.capacity_outside()
     audit.record(
         request=request,
         action=action,
@@ -49,7 +49,7 @@ def visible_order(request, pk, action=Action.VIEW_CASE) -> Order:
     """The order, or 404; a refused look at somebody else's case is logged too, on that case
     (if it exists) so the issuing authority's security officer sees who probed it."""
     try:
-        return selectors.order_for(request.user, pk)
+        return selectors.order_for(request.capabilities, pk)
     except Http404:
         log_refused_probe(request, action, f"order:{pk}", order_pk=pk)
         raise
@@ -62,7 +62,7 @@ def log_refused_probe(request, action, target, *, order_pk=None, detail=""):
     if order_pk is not None:
         probed_case = Order.objects.filter(pk=order_pk).only("pk", "issuing_authority_id").first()
     # What they are in general: not "the health personnel concerned", who could see it.
-    capacity = access.capacity_outside(request.user, probed_case)
+    capacity = request.capabilities.capacity_outside(probed_case)
     audit.record(
         request=request,
         action=action,
@@ -87,7 +87,7 @@ def probed(request, order, action, target, lookup, pk):
 def my_tasks(request):
     filters = forms.DeadlineFilterForm(request.GET or None)
     due, today = filters.values()["due"], timezone.localdate()
-    page = page_of(request, selectors.tasks_for(request.user, due=due, today=today))
+    page = page_of(request, selectors.tasks_for(request.capabilities, due=due, today=today))
     for task in page.object_list:
         task.next_due = selectors.next_due_of(task.process.order, today)
     context = {
@@ -105,7 +105,7 @@ def case_list(request):
     values, today = filters.values(), timezone.localdate()
     search = values["q"]
     orders = selectors.orders_for_list(
-        request.user, state=values["state"], search=search, due=values["due"], today=today
+        request.capabilities, state=values["state"], search=search, due=values["due"], today=today
     )
     page = page_of(request, orders)
     if search:
@@ -124,7 +124,7 @@ def case_list(request):
         "page": page,
         "filters": filters,
         "query": list_query(request),
-        "overview": selectors.deadline_overview(request.user, today),
+        "overview": selectors.deadline_overview(request.capabilities, today),
     }
     return render(request, "orders/case_list.html", context)
 
@@ -133,17 +133,18 @@ def case_list(request):
 def case_detail(request, pk):
     order = visible_order(request, pk)
     log_access(request, Action.VIEW_CASE, order, order=order)
-    if not access.may_see_full_case(request.user, order):
+    capabilities = request.capabilities
+    if not capabilities.may_see_full_case(order):
         return _supervised_case(request, order)
     open_tasks = selectors.open_tasks_of(order)
     context = {
         "order": order,
         "stage": selectors.stage_of(order),
         "closed": access.is_closed(order),
-        "open_tasks": [(t, access.may_take_step(request.user, order, t)) for t in open_tasks],
-        "may_manage": access.may_manage_case(request.user, order),
-        "may_decide_appeal": access.may_decide_appeal(request.user, order),
-        "may_see_readers": access.is_concerned_person(request.user, order),
+        "open_tasks": [(t, capabilities.may_take_step(order, t)) for t in open_tasks],
+        "may_manage": capabilities.may_manage_case(order),
+        "may_decide_appeal": capabilities.may_decide_appeal(order),
+        "may_see_readers": capabilities.is_concerned(order),
         **timeline_context(request, order),
         **selectors.case_page_data(order),
     }
@@ -161,7 +162,7 @@ def _supervised_case(request, order):
     context = {
         "order": order,
         "stage": selectors.stage_of(order),
-        **selectors.supervised_case_data(request.user, order),
+        **selectors.supervised_case_data(request.capabilities, order),
     }
     return render(request, "orders/case_supervised.html", context)
 
@@ -182,7 +183,7 @@ TIMELINE_PAGE = "tidslinje"
 def timeline_context(request, order) -> dict:
     """The chosen kinds (?vis=, only those the user may see), one page of the merged timeline,
     and the query string its page links keep."""
-    allowed = selectors.timeline_kinds_for(request.user, order)
+    allowed = selectors.timeline_kinds_for(request.capabilities, order)
     chosen = [k for k in request.GET.getlist("vis") if k in allowed]
     shown = chosen or list(selectors.HISTORY_KINDS)
     entries = selectors.timeline_for(order, kinds=shown)
@@ -201,7 +202,7 @@ def case_readers(request, pk):
     """Innsyn: the health personnel concerned sees who has read their case, when, in which
     capacity (Normen, fact sheet 15). Anyone else is told it does not exist."""
     order = visible_order(request, pk, action=Action.VIEW_CASE_READERS)
-    if not access.is_concerned_person(request.user, order):
+    if not request.capabilities.is_concerned(order):
         log_access(request, Action.VIEW_CASE_READERS, order, order=order, outcome="refused")
         raise Http404
     log_access(request, Action.VIEW_CASE_READERS, order, order=order)
@@ -213,9 +214,9 @@ def case_readers(request, pk):
 @login_required
 @require_http_methods(["GET", "POST"])
 def issue_order(request):
-    authorities = access.authorities_for(request.user)
-    if not authorities.exists():
+    if not request.capabilities.may_issue():
         raise Http404
+    authorities = request.capabilities.caseworker_authorities()
     form = forms.IssueOrderForm(
         request.POST or None,
         authorities=authorities,
@@ -248,7 +249,7 @@ def task_step(request, pk, task_pk):
         # A double click or a stale task list: say so rather than "not found".
         messages.warning(request, _("This step has already been taken or is no longer open."))
         return redirect("orders:case_detail", pk=order.pk)
-    if not access.may_take_step(request.user, order, task):
+    if not request.capabilities.may_take_step(order, task):
         log_access(request, Action.OPEN_STEP, task, order=order, outcome="refused")
         raise PermissionDenied
     step = STEPS[access.step_name(task)]
@@ -366,13 +367,13 @@ def _closed_case_message(order):
 
 def _case_action(request, pk, form_class, service, template, done, arguments):
     order = visible_order(request, pk, action=Action.MANAGE_CASE)
-    if access.is_closed(order) and access.may_act_as_caseworker(request.user, order):
+    if access.is_closed(order) and request.capabilities.may_act_as_caseworker(order):
         # A second submit (or another caseworker) after the case closed: refused and logged
         # as before, but the person is told what happened instead of "forbidden".
         log_access(request, Action.MANAGE_CASE, order, order=order, outcome="refused")
         messages.warning(request, _closed_case_message(order))
         return redirect("orders:case_detail", pk=order.pk)
-    if not access.may_manage_case(request.user, order):
+    if not request.capabilities.may_manage_case(order):
         log_access(request, Action.MANAGE_CASE, order, order=order, outcome="refused")
         raise PermissionDenied
     form = form_class(request.POST or None, order=order)
@@ -442,7 +443,7 @@ def register_appeal(request, pk):
 @require_http_methods(["GET", "POST"])
 def decide_appeal(request, pk, appeal_pk):
     order = visible_order(request, pk, action=Action.MANAGE_CASE)
-    if not access.may_decide_appeal(request.user, order):
+    if not request.capabilities.may_decide_appeal(order):
         log_access(request, Action.MANAGE_CASE, order, order=order, outcome="refused")
         raise PermissionDenied
     appeal = order.appeals.filter(pk=appeal_pk).first()
@@ -453,7 +454,9 @@ def decide_appeal(request, pk, appeal_pk):
         raise Http404
     if appeal.outcome != appeal.Outcome.PENDING:
         # A second submit, or a colleague was first: the decision stands as recorded.
-        log_access(request, Action.MANAGE_CASE, f"appeal:{appeal_pk}", order=order, outcome="refused")
+        log_access(
+            request, Action.MANAGE_CASE, f"appeal:{appeal_pk}", order=order, outcome="refused"
+        )
         messages.warning(request, _("The appeal has already been decided."))
         return redirect("orders:case_detail", pk=order.pk)
     form = forms.DecideAppealForm(request.POST or None, appeal=appeal)
@@ -482,7 +485,7 @@ def download_document(request, pk, document_pk):
         order,
         Action.DOWNLOAD_DOCUMENT,
         f"document:{document_pk}",
-        lambda order, pk: selectors.document_for(request.user, order, pk),
+        lambda order, pk: selectors.document_for(request.capabilities, order, pk),
         document_pk,
     )
     log_access(request, Action.DOWNLOAD_DOCUMENT, document, order=order)

@@ -1,5 +1,5 @@
 """The access log for an authority's security officer (sikkerhetsansvarlig): search and CSV
-export. Both are scoped by municipalities.access.audit_scope, and both are logged themselves,
+export. Both are scoped by the request's capabilities (audit_scope), and both are logged themselves,
 so the log also shows who looked at the log."""
 
 import csv
@@ -17,8 +17,6 @@ from audit import Action, selectors
 from audit.actions import label
 from audit.models import AccessEvent
 from config.pages import page_of
-from municipalities.access import audit_scope
-from orders import access
 from orders.models import Order
 from orders.selectors import describe_targets
 from orders.views import log_access
@@ -32,7 +30,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 def _scope_for(request, action, target):
     """The user's audit scope, or 404 (logged) for anyone who is not a security officer."""
-    scope = audit_scope(request.user)
+    scope = request.capabilities.audit_scope()
     if not scope:
         log_access(request, action, target, outcome="refused")
         raise Http404
@@ -48,14 +46,14 @@ def _form(request, scope):
 
 
 def _events(request, scope, form, up_to=None):
-    # Separation of duties (access.is_concerned_person): a security officer who is the subject
+    # Separation of duties (Capabilities.is_concerned): a security officer who is the subject
     # of a case does not read who opened it through the authority's log — their own case's
     # events are left out of their search and export, as if the case were outside their scope
     # (they keep its innsyn page, which shows its reads the way every subject sees them).
     return selectors.search_events(
         scope.authority_ids,
         include_unassigned=scope.include_unassigned,
-        excluded_case_ids=access.case_ids_concerning(request.user),
+        excluded_case_ids=request.capabilities.case_ids_concerning(),
         up_to=up_to,
         **form.search_arguments(),
     )

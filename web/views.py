@@ -11,10 +11,9 @@ from django.utils import timezone
 
 from audit import Action
 from config.pages import page_of
-from municipalities.access import may_appoint, overseen_municipalities
 from municipalities.models import Appointment, HealthPersonnel
 from municipalities.selectors import register_of
-from orders import access, selectors
+from orders import selectors
 from orders.views import log_access
 
 from . import forms
@@ -24,7 +23,7 @@ from . import forms
 def municipality_list(request):
     form = forms.MunicipalitySearchForm(request.GET or None)
     search = form.cleaned_data["q"] if form.is_valid() else ""
-    municipalities = overseen_municipalities(request.user).select_related("authority")
+    municipalities = request.capabilities.overseen_municipalities().select_related("authority")
     if search:
         municipalities = municipalities.filter(
             Q(number__startswith=search)
@@ -41,19 +40,21 @@ def municipality_list(request):
 def municipality_overview(request, number):
     """The municipality's GP offices, GPs and orders: for its leaders and the authorities
     that cover it."""
-    municipality = overseen_municipalities(request.user).filter(number=number).first()
+    municipality = request.capabilities.overseen_municipalities().filter(number=number).first()
     if municipality is None:
         log_access(request, Action.VIEW_MUNICIPALITY, f"municipality:{number}", outcome="refused")
         raise Http404
     log_access(request, Action.VIEW_MUNICIPALITY, municipality)
     offices, without_office = register_of(municipality)
     today = timezone.localdate()
-    orders = selectors.orders_for_list(request.user, today=today).filter(municipality=municipality)
+    orders = selectors.orders_for_list(request.capabilities, today=today).filter(
+        municipality=municipality
+    )
     page = page_of(request, orders)
     for order in page.object_list:
         order.stage = selectors.stage_of(order)
         order.next_due = selectors.next_due_of(order, today)
-    visible_here = access.orders_visible_to(request.user).filter(municipality=municipality)
+    visible_here = request.capabilities.orders_visible().filter(municipality=municipality)
     counts = selectors.deadline_counts(visible_here, today)
     context = {
         "municipality": municipality,
@@ -61,7 +62,7 @@ def municipality_overview(request, number):
         "without_office": without_office,
         "page": page,
         "overview": [selectors.OrganisationCounts("municipality", municipality, counts)],
-        "may_appoint": may_appoint(request.user, Appointment.Role.LEADER, municipality),
+        "may_appoint": request.capabilities.may_appoint(Appointment.Role.LEADER, municipality),
     }
     return render(request, "web/municipality_overview.html", context)
 
@@ -69,7 +70,7 @@ def municipality_overview(request, number):
 @login_required
 def personnel_lookup(request):
     """Type-ahead for the issue form: health personnel by HPR number or name (caseworkers)."""
-    if not access.may_issue(request.user):
+    if not request.capabilities.may_issue():
         log_access(request, Action.SEARCH_PERSONNEL, "search:0", outcome="refused")
         raise Http404
     form = forms.PersonnelLookupForm(request.GET)

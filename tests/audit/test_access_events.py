@@ -12,7 +12,7 @@ from guardian.shortcuts import assign_perm
 
 from audit.models import AccessEvent
 from courses.models import EvidenceDocument, Measure
-from municipalities.access import capacity_of
+from municipalities.access import OrganisationCapabilities
 from municipalities.models import ACT_FOR_AUTHORITY
 from orders import services
 from orders.models import ACT_AS_CASEWORKER
@@ -97,8 +97,8 @@ def expected(user, action, target, capacity, *, case=None, outcome="shown", deta
 
 
 def general(user):
-    """The capacity outside any one case, as municipalities.access.capacity_of gives it."""
-    capacity = capacity_of(user)
+    """The capacity outside any one case, as municipalities.access.OrganisationCapabilities.capacity gives it."""
+    capacity = OrganisationCapabilities.of(user).capacity()
     return capacity.role, capacity.organisation, capacity.authority_id
 
 
@@ -321,7 +321,7 @@ def test_caseworker_of_several_authorities_is_logged_under_the_nearest_one(
 
 def outsider(world, kind):
     """(user, capacity) for someone who may not see the world's case, in their general
-    capacity (municipalities.access.capacity_of)."""
+    capacity (OrganisationCapabilities.capacity)."""
     if kind == "other_leader":
         capacity = ("leader", world.other_municipality.name, world.other_authority.pk)
         return world.other_leader, capacity

@@ -163,7 +163,7 @@ def logged(world, order, client_for):
     lifecycle.plan(order, world.leader)
     measure = Measure.objects.get(order=order, kind=Measure.Kind.COURSE)
     assert client_for(world.gp_user).get(f"/saker/{order.pk}/innsyn/").status_code == 200
-    capacity = access.capacity_on(world.other_gp_user, order)
+    capacity = access.Capabilities.of(world.other_gp_user).capacity_on(order)
     audit.record(
         user=world.other_gp_user,
         action=Action.MEASURE_ATTENDANCE,
@@ -187,7 +187,7 @@ def logged(world, order, client_for):
             target=target,
             outcome="refused",
             case=order,
-            capacity=access.capacity_on(world.leader, order),
+            capacity=access.Capabilities.of(world.leader).capacity_on(order),
         )
     measure.foreign_pk = foreign_measure.pk
     return measure
@@ -251,7 +251,7 @@ def test_labelling_objects_costs_the_same_queries_for_5_and_100_events(
                 action=[Action.VIEW_CASE, Action.VIEW_MEASURE][i % 2],
                 target=[order, measure][i % 2],
                 case=order,
-                capacity=access.capacity_on(world.caseworker, order),
+                capacity=access.Capabilities.of(world.caseworker).capacity_on(order),
             )
 
     write(5)

@@ -168,4 +168,6 @@ def test_subject_can_be_appointed_caseworker_once_the_case_is_closed(
     assert response.status_code == 302, non_field_errors(response)
     assert holds(world.gp_user, Role.CASEWORKER, world)
     # Appointed, but an appeal on their own (closed) case is still not theirs to decide.
-    assert not access.may_decide_appeal(User.objects.get(pk=world.gp_user.pk), order)
+    assert not access.Capabilities.of(User.objects.get(pk=world.gp_user.pk)).may_decide_appeal(
+        order
+    )

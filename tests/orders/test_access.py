@@ -19,7 +19,7 @@ from viewflow.workflow.status import PROCESS
 
 from audit.models import AccessEvent
 from courses.models import EvidenceDocument
-from municipalities.access import capacity_of
+from municipalities.access import OrganisationCapabilities
 from municipalities.models import ACT_FOR_AUTHORITY, ACT_FOR_MUNICIPALITY
 from orders import access, services
 from orders.models import ACT_AS_CASEWORKER, VIEW_ORDER, Order, Review
@@ -689,7 +689,7 @@ def role(world, order, person):
 
 @pytest.mark.parametrize("name", ALL_ROLES)
 def test_orders_visible_to_each_role(order, role, name):
-    visible = list(access.orders_visible_to(role(name)))
+    visible = list(access.Capabilities.of(role(name)).orders_visible())
     assert visible == ([order] if name in SEES_THE_ORDER else [])
 
 
@@ -700,11 +700,13 @@ def test_actionable_tasks_for_each_role_at_each_stage(world, order, role, name, 
     lifecycle.advance(order, world.leader, step)
     task = lifecycle.open_task(order, step)
 
-    tasks = list(access.actionable_tasks_for(user))
+    tasks = list(access.Capabilities.of(user).actionable_tasks())
 
     assert tasks == ([task] if name in TASK_OWNERS[step] else [])
     if name in SEES_THE_ORDER:
-        assert access.may_take_step(user, order, task) == (name in TASK_OWNERS[step])
+        assert access.Capabilities.of(user).may_take_step(order, task) == (
+            name in TASK_OWNERS[step]
+        )
 
 
 def test_a_person_with_many_grants_sees_the_order_and_its_task_once(world, order):
@@ -716,8 +718,8 @@ def test_a_person_with_many_grants_sees_the_order_and_its_task_once(world, order
     assign_perm(ACT_AS_CASEWORKER, user, order)
     assign_perm(ACT_FOR_AUTHORITY, user, world.authority)
 
-    assert access.orders_visible_to(user).count() == 1
-    assert access.actionable_tasks_for(user).count() == 1
+    assert access.Capabilities.of(user).orders_visible().count() == 1
+    assert access.Capabilities.of(user).actionable_tasks().count() == 1
 
 
 def test_outsiders_see_only_their_own_cases(world, order):
@@ -728,20 +730,20 @@ def test_outsiders_see_only_their_own_cases(world, order):
         personnel=personnel,
         number=5678,
     )
-    assert list(access.orders_visible_to(world.other_leader)) == [theirs]
-    assert list(access.orders_visible_to(world.other_caseworker)) == [theirs]
-    assert list(access.orders_visible_to(world.other_gp_user)) == []
-    assert list(access.orders_visible_to(world.leader)) == [order]
-    assert list(access.orders_visible_to(world.caseworker)) == [order]
+    assert list(access.Capabilities.of(world.other_leader).orders_visible()) == [theirs]
+    assert list(access.Capabilities.of(world.other_caseworker).orders_visible()) == [theirs]
+    assert list(access.Capabilities.of(world.other_gp_user).orders_visible()) == []
+    assert list(access.Capabilities.of(world.leader).orders_visible()) == [order]
+    assert list(access.Capabilities.of(world.caseworker).orders_visible()) == [order]
 
 
 def test_a_withdrawn_case_stays_visible_but_has_no_steps(world, case, stand_in):
     services.withdraw_order(order=case.order, acting_user=world.caseworker, reason="Feil")
     for user in (world.caseworker, world.leader, world.gp_user, stand_in):
-        assert list(access.orders_visible_to(user)) == [case.order]
-        assert not access.actionable_tasks_for(user).exists()
+        assert list(access.Capabilities.of(user).orders_visible()) == [case.order]
+        assert not access.Capabilities.of(user).actionable_tasks().exists()
     order = Order.objects.get(pk=case.order.pk)
-    assert not access.may_manage_case(world.caseworker, order)
+    assert not access.Capabilities.of(world.caseworker).may_manage_case(order)
 
 
 # --- the access log --------------------------------------------------------------------
@@ -761,7 +763,7 @@ def test_outsiders_refused_look_at_the_case_is_logged(case, person, client_for, 
     user = person(outsider)
     client = client_for(user)
     pk = case.order.pk
-    general = capacity_of(user)
+    general = OrganisationCapabilities.of(user).capacity()
     expected = {
         f"/saker/{pk}/": "view_case",
         f"/saker/{pk}/dokumenter/{case.document.pk}/": "download_document",
@@ -806,7 +808,7 @@ def test_refused_look_at_a_missing_case_is_logged_the_same_way(world, client_for
         world.other_municipality.name,
         world.other_authority.pk,
     )
-    general = capacity_of(world.other_leader)
+    general = OrganisationCapabilities.of(world.other_leader).capacity()
     assert (general.role, general.organisation, general.authority_id) == (
         event.role,
         event.organisation,

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 from viewflow.workflow.status import PROCESS
 
-from orders import selectors
+from orders import access, selectors
 from orders.models import Appeal, Order
 from tests.orders.http_flow import Driver
 
@@ -35,7 +35,7 @@ def test_fulfilled_order_reversed_on_appeal_reads_as_withdrawn(order, drive, cli
 
     response = drive.decide(order, appeal, "reversed", "nemnd", timezone.localdate())
     assert response.status_code == 302
-    closed = selectors.order_for(world.caseworker, order.pk)
+    closed = selectors.order_for(access.Capabilities.of(world.caseworker), order.pk)
     assert closed.withdrawal_reason
     assert selectors.stage_of(closed) == selectors.STAGE_LABELS[PROCESS.CANCELED]
     history = list(Order.history.filter(process_ptr_id=order.pk).order_by("history_date"))

@@ -186,7 +186,7 @@ def test_reads_are_paginated(world, order, client_for, settings):
             action="view_case",
             target=order,
             case=order,
-            capacity=access.capacity_on(world.leader, order),
+            capacity=access.Capabilities.of(world.leader).capacity_on(order),
         )
     client = client_for(world.gp_user)
     first = client.get(readers_url(order))

@@ -418,7 +418,7 @@ def _reads(world, order, count):
             action="view_case",
             target=order,
             case=order,
-            capacity=access.capacity_on(user, order),
+            capacity=access.Capabilities.of(user).capacity_on(order),
         )
 
 

@@ -1,5 +1,5 @@
 """Separation of duties: nobody acts on an order that concerns themself as its caseworker or as
-the municipality's leader, whatever they are appointed to (orders.access.is_concerned_person).
+the municipality's leader, whatever they are appointed to (orders.access.Capabilities.is_concerned).
 
 The world (tests/conftest.py): the ``order`` is issued by Statsforvalteren i Vestland about
 ``gp`` (login ``gp_user``) in Bergen. Here the GP is also given the roles an administrator
@@ -195,7 +195,7 @@ def test_stand_in_grant_on_their_own_order_gives_the_subject_nothing(world, orde
     assert driver.withdraw(order, user=gp).status_code == 403
     assert not Review.objects.filter(order=order).exists()
     assert http_flow.reload(order).status == "NEW"
-    assert not access.may_act_as_caseworker(gp, order)
+    assert not access.Capabilities.of(gp).may_act_as_caseworker(order)
 
 
 def test_subject_cannot_issue_an_order_about_themself_or_be_its_caseworker(
@@ -229,7 +229,7 @@ def test_subject_appointed_caseworker_does_not_see_the_access_log_of_their_own_c
     assert page.status_code == 200
     assert "access" not in [kind for kind, _label, _shown in page.context["timeline_kinds"]]
     assert all(entry.kind != "access" for entry in page.context["timeline"])
-    assert not access.may_see_access_events(gp_as_caseworker, order)
+    assert not access.Capabilities.of(gp_as_caseworker).may_see_access_events(order)
     # As the subject they see who read their case on its own page (innsyn), and are logged as
     # the subject, never as caseworker.
     readers = client.get(f"/saker/{order.pk}/innsyn/")
@@ -299,8 +299,8 @@ def test_subject_appointed_leader_cannot_plan_their_own_measures_but_acknowledge
     measure.refresh_from_db()
     assert measure.enrolled_on is None
     assert refusals(gp, order, "measure_enrol") == 1
-    assert not access.may_manage_measure(gp, order, measure)
-    assert access.may_accept_terms(gp, order, measure)
+    assert not access.Capabilities.of(gp).may_manage_measure(order, measure)
+    assert access.Capabilities.of(gp).may_accept_terms(order, measure)
     assert order.pk not in task_case_pks(client_for(gp))
 
 
@@ -321,6 +321,6 @@ def test_subject_appointed_leader_is_not_told_to_act_on_their_own_order(world):
 
 def test_capacity_of_the_subject_is_always_the_subject(world, order, gp_as_caseworker):
     assign_perm(ACT_FOR_MUNICIPALITY, gp_as_caseworker, world.municipality)
-    capacity = access.capacity_on(fresh(gp_as_caseworker), order)
+    capacity = access.Capabilities.of(fresh(gp_as_caseworker)).capacity_on(order)
     assert capacity.role == Role.PERSONNEL
     assert isinstance(capacity, audit.Capacity)

@@ -224,8 +224,8 @@ def test_the_supervisor_takes_no_step_and_manages_nothing(client_for, case):
     assert client.get(f"/saker/{order.pk}/innsyn/").status_code == 404
     assert client.get(f"/saker/{order.pk}/frist/").status_code == 403
     assert client.get(f"/saker/{order.pk}/klage/").status_code == 403
-    assert not access.may_see_full_case(case["supervisor"], order)
-    assert not access.may_see_access_events(case["supervisor"], order)
+    assert not access.Capabilities.of(case["supervisor"]).may_see_full_case(order)
+    assert not access.Capabilities.of(case["supervisor"]).may_see_access_events(order)
 
 
 def test_the_grant_is_recorded_with_who_when_why_and_history(world, case):
@@ -341,14 +341,14 @@ def test_closing_the_case_ends_the_access(client_for, world, case, how):
 def test_the_visible_cases_follow_the_active_grants_only(world, case):
     """The list filter and the per-case rule agree, and both read the grant rows."""
     supervisor, order = case["supervisor"], case["order"]
-    assert list(access.orders_visible_to(supervisor)) == [order]
-    assert list(access.supervised_measures_of(supervisor, order)) == [case["own"]]
+    assert list(access.Capabilities.of(supervisor).orders_visible()) == [order]
+    assert list(access.Capabilities.of(supervisor).supervised_measures_of(order)) == [case["own"]]
     grant = SupervisionGrant.objects.get(measure=case["own"])
     grant.ended_at, grant.end_reason = timezone.now(), "Test"
     grant.save()
-    assert list(access.orders_visible_to(supervisor)) == []
-    assert list(access.supervised_measures_of(supervisor, order)) == []
-    assert not access.is_supervisor_of(supervisor, case["own"])
+    assert list(access.Capabilities.of(supervisor).orders_visible()) == []
+    assert list(access.Capabilities.of(supervisor).supervised_measures_of(order)) == []
+    assert not access.Capabilities.of(supervisor).is_supervisor_of(case["own"])
 
 
 # --- existing installs --------------------------------------------------------------------
@@ -399,6 +399,6 @@ def test_old_view_grants_of_supervisors_become_recorded_grants(world):
     assert ended.ended_at is not None and ended.end_reason
     assert active.history.count() == 1 and ended.history.count() == 2
     assert get_perms(login, orders["open"]) == [] and get_perms(login, orders["withdrawn"]) == []
-    assert list(access.orders_visible_to(login)) == [orders["open"]]
+    assert list(access.Capabilities.of(login).orders_visible()) == [orders["open"]]
     # A view grant that was not a supervisor's stays.
     assert get_perms(onlooker, orders["open"]) == ["view_order"]

@@ -253,7 +253,7 @@ def test_others_who_see_the_case_get_no_access_log(world, order, client_for, vie
     # The forbidden kind is dropped; the page falls back to the history.
     assert response.context["timeline"]
     assert "access" not in {e.kind for e in response.context["timeline"]}
-    assert not access.may_see_access_events(user, order)
+    assert not access.Capabilities.of(user).may_see_access_events(order)
 
 
 def test_covering_and_stand_in_caseworkers_see_the_access_log(world, order, client_for):
@@ -274,13 +274,13 @@ def test_covering_and_stand_in_caseworkers_see_the_access_log(world, order, clie
         (stand_in, order),
         (world.caseworker, by_helsetilsynet),
     ]:
-        assert access.may_see_access_events(user, case), user
+        assert access.Capabilities.of(user).may_see_access_events(case), user
         entries = timeline(client_for(user), case, vis="access")
         assert entries and {e.kind for e in entries} == {"access"}, user
 
 
 def test_caseworker_of_another_statsforvalter_may_not_see_the_access_log(world, order):
-    assert not access.may_see_access_events(world.other_caseworker, order)
+    assert not access.Capabilities.of(world.other_caseworker).may_see_access_events(order)
 
 
 # --- pagination ----------------------------------------------------------------------------
@@ -293,7 +293,7 @@ def _many_reads(world, order, count):
             action="view_case",
             target=order,
             case=order,
-            capacity=access.capacity_on(world.leader, order),
+            capacity=access.Capabilities.of(world.leader).capacity_on(order),
         )
 
 
