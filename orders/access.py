@@ -14,24 +14,29 @@ concerns, what it requires, the deadline, and the supervisor's own measure with 
 from django.db.models import Case, CharField, Exists, Q, QuerySet, Value, When
 from django.db.models.functions import Cast
 from django.utils.translation import gettext as _
-from viewflow.workflow.fields import get_task_ref
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import PROCESS, STATUS
 
 from audit import Capacity
 from audit.models import Role
 from courses.models import Measure
-from municipalities.access import capacity_of, caseworker_authorities, codename, granted_q
-from municipalities.invitations import has_logged_in
+from municipalities.access import (
+    capacity_of,
+    caseworker_authorities,
+    codename,
+    granted_q,
+    has_logged_in,
+)
 from municipalities.models import (
     ACT_FOR_AUTHORITY,
     ACT_FOR_MUNICIPALITY,
     Appointment,
     Authority,
     Municipality,
+    User,
 )
 
-from .flows import AUTHORITY_STEPS, MUNICIPAL_STEPS, PERSONNEL_STEPS, OrderFlow
+from . import steps
 from .models import (
     ACT_AS_CASEWORKER,
     Order,
@@ -172,24 +177,17 @@ def actionable_tasks_for(user) -> QuerySet[Task]:
     if not user.is_authenticated or not user.is_active:
         return Task.objects.none()
     order = "process__order__"
-    steps = OrderFlow.instance
-    refs = {name: get_task_ref(getattr(steps, name)) for name in _all_steps()}
-    by_role = (
-        Q(flow_task__in=[refs[s] for s in MUNICIPAL_STEPS]) & _leader_q(user, order)
-        | Q(flow_task__in=[refs[s] for s in PERSONNEL_STEPS]) & _concerned_q(user, order)
-        | Q(flow_task__in=[refs[s] for s in AUTHORITY_STEPS]) & _caseworker_q(user, order)
-    )
+    by_role = Q()
+    for actor, orders_q in ACTOR_FILTERS.items():
+        refs = [step.task_ref for step in steps.STEPS.values() if step.actor == actor]
+        by_role |= Q(flow_task__in=refs) & orders_q(user, order)
     return Task.objects.filter(
         by_role,
         flow_task_type="HUMAN",
         status__in=OPEN_TASK_STATUSES,
         process__status=PROCESS.NEW,
-        process__flow_class=OrderFlow,
+        process__flow_class=steps.FLOW_REF,
     )
-
-
-def _all_steps():
-    return MUNICIPAL_STEPS + PERSONNEL_STEPS + AUTHORITY_STEPS
 
 
 def step_name(task) -> str:
@@ -226,9 +224,38 @@ def may_act_as_caseworker(user, order) -> bool:
     )
 
 
+def stand_ins_of(order) -> QuerySet[User]:
+    """Who holds this single order as stand-in caseworker, directly or through a group (they
+    may take its caseworker steps, may_act_as_caseworker, and so are told when one opens)."""
+    perm = codename(ACT_AS_CASEWORKER)
+    direct = OrderUserObjectPermission.objects.filter(
+        content_object=order, permission__codename=perm
+    )
+    via_group = OrderGroupObjectPermission.objects.filter(
+        content_object=order, permission__codename=perm
+    )
+    return User.objects.filter(
+        Q(pk__in=direct.values("user_id")) | Q(groups__in=via_group.values("group_id"))
+    ).distinct()
+
+
 def may_act_for_municipality_on(user, order) -> bool:
     """The municipality's leaders, on its order; never the person it concerns."""
     return not is_concerned_person(user, order) and acts_for_municipality(user, order.municipality)
+
+
+# Who may take a step, for each actor of orders.steps: the rule for one order, and the same
+# rule as a filter on orders (prefix: the path from the filtered model to the order).
+ACTOR_RULES = {
+    steps.Actor.MUNICIPALITY: may_act_for_municipality_on,
+    steps.Actor.PERSONNEL: is_concerned_person,
+    steps.Actor.AUTHORITY: may_act_as_caseworker,
+}
+ACTOR_FILTERS = {
+    steps.Actor.MUNICIPALITY: _leader_q,
+    steps.Actor.PERSONNEL: _concerned_q,
+    steps.Actor.AUTHORITY: _caseworker_q,
+}
 
 
 def appointment_conflict(*, user, role, organisation) -> str:
@@ -272,14 +299,8 @@ def may_take_step(user, order, task) -> bool:
     """May ``user`` carry out ``task`` (an open step of ``order``) now?"""
     if task.status not in OPEN_TASK_STATUSES or is_closed(order):
         return False
-    name = step_name(task)
-    if name in MUNICIPAL_STEPS:
-        return may_act_for_municipality_on(user, order)
-    if name in PERSONNEL_STEPS:
-        return is_concerned_person(user, order)
-    if name in AUTHORITY_STEPS:
-        return may_act_as_caseworker(user, order)
-    return False
+    step = steps.of(task)
+    return step is not None and ACTOR_RULES[step.actor](user, order)
 
 
 def may_manage_measure(user, order, measure) -> bool:

@@ -2,7 +2,9 @@
 
 Each function takes the acting user, checks the access module again (a view's check is
 not enough on its own), and runs under the order's viewflow lock so two people acting at
-once leave one result.
+once leave one result. Whatever changes a step, a measure, the order or an appeal recomputes
+the order's next deadline (deadlines.refresh) in the same transaction; a step that opens does
+so in the flow (OrderFlow.opened), which also tells whoever must take it.
 """
 
 from contextlib import contextmanager
@@ -24,8 +26,9 @@ from courses.models import Measure
 from municipalities import bounds
 from municipalities.appointments import ensure_login
 
-from . import access, deadlines
-from .flows import DEADLINE_OF_STEP, OrderFlow, busy_as_lock_failure
+from . import access, deadlines, steps
+from .deadline_kinds import Kind as DeadlineKind
+from .flows import OrderFlow, busy_as_lock_failure
 from .models import (
     Appeal,
     CompletionConfirmation,
@@ -61,6 +64,8 @@ def _taking_step(task, acting_user, step):
         activation.start(None)
         yield order
         activation.execute()
+        # The step is done and the next one open (or the case closed): deadlines follow.
+        deadlines.refresh(order.pk)
 
 
 @contextmanager
@@ -153,7 +158,7 @@ def plan_measures(*, task, acting_user, measures) -> Order:
     """The municipality acknowledges receipt and assigns one or more measures."""
     if not measures:
         raise ValidationError(_("Plan at least one measure."))
-    with _taking_step(task, acting_user, "plan_measures") as order:
+    with _taking_step(task, acting_user, steps.PLAN_MEASURES.name) as order:
         planned = course_services.add_measures(
             order=order, measures=measures, acting_user=acting_user
         )
@@ -221,7 +226,7 @@ def _supervised_measures(order):
 
 def acknowledge_plan(*, task, acting_user) -> Order:
     """The health personnel concerned has seen the plan and accepts it."""
-    with _taking_step(task, acting_user, "acknowledge") as order:
+    with _taking_step(task, acting_user, steps.ACKNOWLEDGE.name) as order:
         pass
     return order
 
@@ -241,7 +246,7 @@ def confirm_completion(
     # measure closed without a reason) leaves none of them in storage.
     with (
         course_services.evidence_kept_only_if_recorded(),
-        _taking_step(task, acting_user, "confirm_completion") as order,
+        _taking_step(task, acting_user, steps.CONFIRM_COMPLETION.name) as order,
     ):
         documents = [
             course_services.store_evidence(
@@ -267,7 +272,7 @@ def sign_off(*, task, acting_user, outcome, reason="") -> Review:
     """The issuing authority closes the case as fulfilled or sends it back with a reason."""
     if outcome == Review.Outcome.RETURNED and not reason.strip():
         raise ValidationError({"reason": _("Give the municipality a reason for sending it back.")})
-    with _taking_step(task, acting_user, "sign_off") as order:
+    with _taking_step(task, acting_user, steps.SIGN_OFF.name) as order:
         review = Review(order=order, outcome=outcome, reason=reason, decided_by=acting_user)
         review.full_clean()
         review.save()
@@ -294,12 +299,10 @@ def _end_supervision(order, acting_user, reason):
 def follow_up(*, task, acting_user, action, note) -> FollowUp:
     """The caseworker's follow-up of a step that stayed late past the grace period: what they
     did (contacted the municipality, extended the deadline, consider further reaction)."""
-    from .notifications import late_step_of
-
     if not note.strip():
         raise ValidationError({"note": _("Say what was done about the missed deadline.")})
-    with _taking_step(task, acting_user, "follow_up") as order:
-        late = late_step_of(task)
+    with _taking_step(task, acting_user, steps.FOLLOW_UP.name) as order:
+        late = deadlines.watched_step(task)
         record = FollowUp(
             order=order,
             step=late.flow_task.name,
@@ -335,6 +338,7 @@ def extend_deadline(*, order, acting_user, new_deadline: date, reason) -> Deadli
         order._change_reason = history_reason(reason)
         order.save()
         _rearm_deadline_timers(order)
+        deadlines.refresh(order.pk)
     return extension
 
 
@@ -346,7 +350,8 @@ def _rearm_deadline_timers(order):
     for host in open_steps:
         node = host.flow_task
         # Only the completion deadline moves; the planning deadline stays where it was.
-        if DEADLINE_OF_STEP.get(node.name) != "completion":
+        step = steps.of(host)
+        if step is None or step.deadline != DeadlineKind.COMPLETION:
             continue
         for timer in Task.objects.filter(
             previous=host, flow_task_type="TIMER", status=STATUS.SCHEDULED
@@ -388,12 +393,14 @@ def _withdraw(order, reason, acting_user):
     if access.is_closed(order):
         # A fulfilled order annulled on appeal: the process is over, the record still changes.
         order.save()
-        return
-    # viewflow records no one on a cancelled task; the owner field says who cancelled it.
-    for task in order.task_set.filter(status__in=access.OPEN_TASK_STATUSES):
-        task.owner = acting_user
-        task.save(update_fields=["owner"])
-    OrderFlow.instance.cancel(order)
+    else:
+        # viewflow records no one on a cancelled task; the owner field says who cancelled it.
+        for task in order.task_set.filter(status__in=access.OPEN_TASK_STATUSES):
+            task.owner = acting_user
+            task.save(update_fields=["owner"])
+        OrderFlow.instance.cancel(order)
+    # A withdrawn order's duties lapse: it has no next deadline.
+    deadlines.refresh(order.pk)
 
 
 def register_appeal(*, order, acting_user, received_on: date, note="") -> Appeal:
@@ -408,9 +415,12 @@ def register_appeal(*, order, acting_user, received_on: date, note="") -> Appeal
             raise ValidationError(
                 {"received_on": _("An appeal cannot be received before the decision date.")}
             )
-        return Appeal.objects.create(
+        appeal = Appeal.objects.create(
             order=order, received_on=received_on, note=note, registered_by=acting_user
         )
+        # An appeal received meets the appeal period.
+        deadlines.refresh(order.pk)
+        return appeal
 
 
 def decide_appeal(*, appeal, acting_user, outcome, decided_by, decided_on: date, note="") -> Appeal:
@@ -459,6 +469,8 @@ def decide_appeal(*, appeal, acting_user, outcome, decided_by, decided_on: date,
                     "date": date_format(decided_on, "SHORT_DATE_FORMAT"),
                 }
             _withdraw(order, f"{reason} {note}".strip(), acting_user)
+        else:
+            deadlines.refresh(order.pk)
     return appeal
 
 
@@ -482,6 +494,8 @@ def _measure_action(check, measure, acting_user, action, **arguments):
         # supervisor's access ends) or open it again.
         measure = order.measures.select_related("supervisor", "course").get(pk=measure.pk)
         _keep_supervision(order, [measure], acting_user, GRANTED_AGAIN, ENDED_COMPLETE)
+        # An enrolment sets a terms deadline, accepting the terms meets it.
+        deadlines.refresh(order.pk)
         return result
 
 

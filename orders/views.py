@@ -24,7 +24,7 @@ from municipalities.access import may_appoint, overseen_municipalities
 from municipalities.models import Appointment, HealthPersonnel
 from municipalities.selectors import caseworkers_of, register_of
 
-from . import access, forms, selectors, services
+from . import access, forms, selectors, services, steps
 from .models import Order
 
 # Another person held the case's lock for longer than viewflow's retries: nothing was saved.
@@ -304,8 +304,11 @@ def _data(request, bound):
     return (request.POST, request.FILES) if bound else (None, None)
 
 
+# Each step's page: its form(s), the service it calls and its template. What the step is (who
+# takes it, its titles, its deadline) is orders.steps; tests/orders/test_steps.py keeps the two
+# tables and the flow's nodes in step.
 STEPS = {
-    "plan_measures": {
+    steps.PLAN_MEASURES.name: {
         "template": "orders/step_plan_measures.html",
         "forms": lambda request, order, bound: {
             "form": forms.PlanReceiptForm(_data(request, bound)[0]),
@@ -321,7 +324,7 @@ STEPS = {
             "The measures are planned. The health personnel has been asked to accept the plan."
         ),
     },
-    "acknowledge": {
+    steps.ACKNOWLEDGE.name: {
         "template": "orders/step_acknowledge.html",
         "forms": lambda request, order, bound: {
             "form": forms.AcknowledgeForm(_data(request, bound)[0])
@@ -331,7 +334,7 @@ STEPS = {
         "context": lambda order, task: {"measures": selectors.measures_of(order)},
         "done": _("You have accepted the plan."),
     },
-    "confirm_completion": {
+    steps.CONFIRM_COMPLETION.name: {
         "template": "orders/step_confirm_completion.html",
         "forms": lambda request, order, bound: {
             "form": forms.ConfirmCompletionForm(*_data(request, bound), order=order)
@@ -352,7 +355,7 @@ STEPS = {
         },
         "done": _("Completion is confirmed and sent to the authority."),
     },
-    "sign_off": {
+    steps.SIGN_OFF.name: {
         "template": "orders/step_sign_off.html",
         "forms": lambda request, order, bound: {
             "form": forms.SignOffForm(_data(request, bound)[0])
@@ -365,7 +368,7 @@ STEPS = {
         "context": lambda order, task: selectors.case_page_data(order),
         "done": _("Your decision is recorded."),
     },
-    "follow_up": {
+    steps.FOLLOW_UP.name: {
         "template": "orders/step_follow_up.html",
         "forms": lambda request, order, bound: {
             "form": forms.FollowUpForm(_data(request, bound)[0])
