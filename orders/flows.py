@@ -168,4 +168,3 @@ def _due(activation):
     """The deadline of the step the timer is attached to."""
     host_name = activation.flow_task._attached_to.name
     return deadlines.step_deadline(activation.process.coerced, host_name)
-

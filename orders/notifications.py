@@ -215,7 +215,9 @@ def send_pending() -> int:
         except Exception as error:
             # The kind of failure, not its text: an SMTP refusal names the recipient's address.
             failure = f"{type(error).__name__} {getattr(error, 'smtp_code', '')}".strip()
-            logger.error("Notice %s could not be e-mailed (%s); will retry", notification.pk, failure)
+            logger.error(
+                "Notice %s could not be e-mailed (%s); will retry", notification.pk, failure
+            )
             Notification.objects.filter(pk=notification.pk).update(emailed_at=None)
             continue
         sent += 1

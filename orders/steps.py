@@ -103,7 +103,8 @@ FOLLOW_UP = Step(
 )
 
 STEPS = {
-    step.name: step for step in (PLAN_MEASURES, ACKNOWLEDGE, CONFIRM_COMPLETION, SIGN_OFF, FOLLOW_UP)
+    step.name: step
+    for step in (PLAN_MEASURES, ACKNOWLEDGE, CONFIRM_COMPLETION, SIGN_OFF, FOLLOW_UP)
 }
 
 

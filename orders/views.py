@@ -482,7 +482,9 @@ def decide_appeal(request, pk, appeal_pk):
         raise Http404
     if appeal.outcome != appeal.Outcome.PENDING:
         # A second submit, or a colleague was first: the decision stands as recorded.
-        log_access(request, Action.MANAGE_CASE, f"appeal:{appeal_pk}", order=order, outcome="refused")
+        log_access(
+            request, Action.MANAGE_CASE, f"appeal:{appeal_pk}", order=order, outcome="refused"
+        )
         messages.warning(request, _("The appeal has already been decided."))
         return redirect("orders:case_detail", pk=order.pk)
     form = forms.DecideAppealForm(request.POST or None, appeal=appeal)

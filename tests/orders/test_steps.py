@@ -157,6 +157,9 @@ def test_who_may_take_each_step_is_its_actors_rule(world, client_for, time_machi
         # viewflow's own checks give the rule the page enforces.
         task = Task.objects.get(pk=task.pk)
         assert task.flow_task.can_execute(user, task) is (who in allowed), (name, who)
+        # Taking an unassigned step is the same rule; the GP's step is theirs from the start.
+        may_assign = who in allowed and task.owner_id is None
+        assert task.flow_task.can_assign(user, task) is may_assign, (name, who)
         assert access.may_take_step(user, order, task) is (who in allowed), (name, who)
 
 

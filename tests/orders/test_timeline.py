@@ -89,9 +89,7 @@ def test_timeline_names_who_took_each_step_and_who_completed_it(lived, world, cl
 def test_a_step_is_taken_before_it_is_completed(lived, world, client_for):
     entries = timeline(client_for(world.caseworker), lived, vis="workflow")
     plan_taken = next(e for e in entries if e.title.endswith(said("Plan measures")))
-    plan_done = next(
-        e for e in entries if e.title == said(steps.STEPS["plan_measures"].done_title)
-    )
+    plan_done = next(e for e in entries if e.title == said(steps.STEPS["plan_measures"].done_title))
     assert plan_taken.when <= plan_done.when
     # Newest first: the completion is listed above the taking.
     assert entries.index(plan_done) < entries.index(plan_taken)
