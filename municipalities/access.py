@@ -24,6 +24,7 @@ from .models import (
     AuthorityGroupObjectPermission,
     AuthorityUserObjectPermission,
     HealthPersonnel,
+    LoginIdentity,
     Municipality,
     MunicipalityGroupObjectPermission,
     MunicipalityUserObjectPermission,
@@ -391,3 +392,13 @@ def leaders_of(municipality):
     return User.objects.filter(
         Q(pk__in=direct) | Q(groups__in=via_group), is_active=True
     ).distinct()
+
+
+def has_logged_in(user) -> bool:
+    """Whether the person has a way in already: a password, a bound OpenID Connect login, or
+    a login on record. Such a person is never sent an invitation."""
+    return (
+        user.has_usable_password()
+        or user.last_login is not None
+        or LoginIdentity.objects.filter(user=user).exists()
+    )

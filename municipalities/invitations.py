@@ -22,7 +22,9 @@ from django.utils.translation import gettext_noop
 
 import audit
 
-from .models import Invitation, LoginIdentity, User
+# Asked also by orders.access, which must not load the mail code: it lives with the access rules.
+from .access import has_logged_in
+from .models import Invitation, User
 
 # The session key under which an opened, still valid invitation waits for its first login.
 SESSION_KEY = "palegg_invitation"
@@ -96,16 +98,6 @@ def _record(action, invitation, *, request=None, user=None, outcome="shown", det
         target=invitation if invitation is not None else "invitation:",
         outcome=outcome,
         detail=detail,
-    )
-
-
-def has_logged_in(user: User) -> bool:
-    """Whether the person has a way in already: a password, a bound OpenID Connect login, or
-    a login on record. Such a person is never sent an invitation."""
-    return (
-        user.has_usable_password()
-        or user.last_login is not None
-        or LoginIdentity.objects.filter(user=user).exists()
     )
 
 

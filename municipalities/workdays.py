@@ -2,10 +2,12 @@
 the next working day (domstolloven § 149, applied to administrative deadlines through
 forvaltningsloven § 30). Holidays come from the maintained ``holidays`` package."""
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 
 import holidays
+from django.utils.formats import date_format
 from django.utils.translation import get_language
 
 
@@ -54,3 +56,26 @@ def holiday_name(day: date) -> str:
     moved)."""
     language = HOLIDAY_LANGUAGES.get((get_language() or "nb").split("-")[0], "en_US")
     return _holiday_names(day.year, language).get(day, "")
+
+
+@dataclass(frozen=True)
+class DueDate:
+    """A deadline as set (in an order, by an extension) and as it falls: a day off moves it to
+    the next working day. The moved date is the deadline; the set one is noted beside it."""
+
+    set_on: date
+
+    @property
+    def due(self) -> date:
+        return next_working_day(self.set_on)
+
+    @property
+    def moved(self) -> bool:
+        return self.due != self.set_on
+
+    @property
+    def reason(self) -> str:
+        """Why it moved: the holiday's name, else the weekday (a Saturday or Sunday)."""
+        if not self.moved:
+            return ""
+        return holiday_name(self.set_on) or date_format(self.set_on, "l")

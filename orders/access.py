@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from django.db.models import CharField, Q, QuerySet
 from django.db.models.functions import Cast
 from django.utils.translation import gettext as _
-from viewflow.workflow.fields import get_task_ref
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import PROCESS, STATUS
 
@@ -32,12 +31,12 @@ from municipalities.access import (
     OrganisationCapabilities,
     codename,
     grant_rows,
+    has_logged_in,
     permission_rows,
 )
-from municipalities.invitations import has_logged_in
-from municipalities.models import Appointment, Authority
+from municipalities.models import Appointment, Authority, User
 
-from .flows import AUTHORITY_STEPS, MUNICIPAL_STEPS, PERSONNEL_STEPS, OrderFlow
+from . import steps
 from .models import (
     ACT_AS_CASEWORKER,
     Order,
@@ -47,30 +46,6 @@ from .models import (
 )
 
 OPEN_TASK_STATUSES = (STATUS.NEW, STATUS.ASSIGNED)
-
-# Who takes a step: the municipality's leaders, the health personnel concerned, or the
-# issuing authority's caseworkers (and stand-ins).
-MUNICIPALITY, PERSONNEL, AUTHORITY = "municipality", "personnel", "authority"
-
-
-def actor_of(step: str) -> str | None:
-    """Who takes ``step`` (orders.flows states it; everything here asks this)."""
-    for actor, steps in (
-        (MUNICIPALITY, MUNICIPAL_STEPS),
-        (PERSONNEL, PERSONNEL_STEPS),
-        (AUTHORITY, AUTHORITY_STEPS),
-    ):
-        if step in steps:
-            return actor
-    return None
-
-
-def _steps_of(actor) -> list[str]:
-    return [
-        step
-        for step in MUNICIPAL_STEPS + PERSONNEL_STEPS + AUTHORITY_STEPS
-        if actor_of(step) == actor
-    ]
 
 
 def step_name(task) -> str:
@@ -238,17 +213,12 @@ class Capabilities(OrganisationCapabilities):
         return self.may_act_as_caseworker(order) or self._covers(order)
 
     def may_take_step(self, order, task) -> bool:
-        """May the user carry out ``task`` (an open step of ``order``) now?"""
+        """May the user carry out ``task`` (an open step of ``order``) now? The step's actor
+        (orders.steps) says whose rule it is (ACTOR_RULES)."""
         if task.status not in OPEN_TASK_STATUSES or is_closed(order):
             return False
-        actor = actor_of(step_name(task))
-        if actor == MUNICIPALITY:
-            return self.may_act_for_municipality_on(order)
-        if actor == PERSONNEL:
-            return self.is_concerned(order)
-        if actor == AUTHORITY:
-            return self.may_act_as_caseworker(order)
-        return False
+        step = steps.of(task)
+        return step is not None and ACTOR_RULES[step.actor](self, order)
 
     def may_manage_case(self, order) -> bool:
         """Extend the deadline, withdraw, register appeals: the issuing side, on an open case."""
@@ -349,26 +319,20 @@ class Capabilities(OrganisationCapabilities):
         return Order.objects.all() if visible is None else Order.objects.filter(visible)
 
     def actionable_tasks(self) -> QuerySet[Task]:
-        """Open workflow tasks on orders that the user may carry out."""
+        """Open workflow tasks on orders that the user may carry out: for each actor of
+        orders.steps, its steps on the orders its rule lets the user act on (ACTOR_FILTERS)."""
         if not self.active:
             return Task.objects.none()
-        order = "process__order__"
-        steps = OrderFlow.instance
-
-        def of(actor):
-            return Q(flow_task__in=[get_task_ref(getattr(steps, s)) for s in _steps_of(actor)])
-
-        by_role = (
-            of(MUNICIPALITY) & self._leader_q(order)
-            | of(PERSONNEL) & self._concerned_q(order)
-            | of(AUTHORITY) & self._caseworker_q(order)
-        )
+        by_role = Q()
+        for actor, orders_q in ACTOR_FILTERS.items():
+            refs = [step.task_ref for step in steps.STEPS.values() if step.actor == actor]
+            by_role |= Q(flow_task__in=refs) & orders_q(self, "process__order__")
         return Task.objects.filter(
             by_role,
             flow_task_type="HUMAN",
             status__in=OPEN_TASK_STATUSES,
             process__status=PROCESS.NEW,
-            process__flow_class=OrderFlow,
+            process__flow_class=steps.FLOW_REF,
         )
 
     def case_ids_concerning(self) -> QuerySet:
@@ -435,6 +399,20 @@ class Capabilities(OrganisationCapabilities):
         return capacity
 
 
+# Who may take a step, for each actor of orders.steps: the rule for one order, and the same
+# rule as a filter on orders (prefix: the path from the filtered model to the order).
+ACTOR_RULES = {
+    steps.Actor.MUNICIPALITY: Capabilities.may_act_for_municipality_on,
+    steps.Actor.PERSONNEL: Capabilities.is_concerned,
+    steps.Actor.AUTHORITY: Capabilities.may_act_as_caseworker,
+}
+ACTOR_FILTERS = {
+    steps.Actor.MUNICIPALITY: Capabilities._leader_q,
+    steps.Actor.PERSONNEL: Capabilities._concerned_q,
+    steps.Actor.AUTHORITY: Capabilities._caseworker_q,
+}
+
+
 def supervision_stays_open(order, measure) -> bool:
     """Whether the supervisor of ``measure`` keeps access: the case is open, the measure is not
     closed by the municipality's confirmation and the supervision is not complete (the agreed
@@ -445,6 +423,21 @@ def supervision_stays_open(order, measure) -> bool:
         and measure.status == Measure.Status.PLANNED
         and not measure.is_complete
     )
+
+
+def stand_ins_of(order) -> QuerySet[User]:
+    """Who holds this single order as stand-in caseworker, directly or through a group (they
+    may take its caseworker steps, may_act_as_caseworker, and so are told when one opens)."""
+    perm = codename(ACT_AS_CASEWORKER)
+    direct = OrderUserObjectPermission.objects.filter(
+        content_object=order, permission__codename=perm
+    )
+    via_group = OrderGroupObjectPermission.objects.filter(
+        content_object=order, permission__codename=perm
+    )
+    return User.objects.filter(
+        Q(pk__in=direct.values("user_id")) | Q(groups__in=via_group.values("group_id"))
+    ).distinct()
 
 
 def appointment_conflict(*, user, role, organisation) -> str:

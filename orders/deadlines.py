@@ -10,29 +10,17 @@ from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.utils import timezone
-from django.utils.formats import date_format
-from django.utils.translation import gettext_lazy as _
+from viewflow.workflow.models import Task
 from viewflow.workflow.status import PROCESS, STATUS
 
-from municipalities.workdays import add_days, deadline_after, holiday_name, next_working_day
+from municipalities.workdays import DueDate, add_days, deadline_after
+
+from . import steps
+from .deadline_kinds import LABELS, Kind
+from .models import NextDeadline, Order
 
 # fvl. § 29: three weeks from the day the decision was received.
 APPEAL_DAYS = 21
-
-
-class Kind:
-    PLANNING = "planning"
-    TERMS = "terms"
-    COMPLETION = "completion"
-    APPEAL = "appeal"
-
-
-LABELS = {
-    Kind.PLANNING: _("Measures planned by the municipality"),
-    Kind.TERMS: _("Course terms accepted"),
-    Kind.COMPLETION: _("Order carried out"),
-    Kind.APPEAL: _("Appeal period (klagefrist)"),
-}
 
 
 class State:
@@ -52,29 +40,6 @@ class End:
 
     FULFILLED = "fulfilled"
     WITHDRAWN = "withdrawn"
-
-
-@dataclass(frozen=True)
-class DueDate:
-    """A deadline as set (in the order, by an extension) and as it falls: a day off moves it to
-    the next working day. The moved date is the deadline; the set one is noted beside it."""
-
-    set_on: date
-
-    @property
-    def due(self) -> date:
-        return next_working_day(self.set_on)
-
-    @property
-    def moved(self) -> bool:
-        return self.due != self.set_on
-
-    @property
-    def reason(self) -> str:
-        """Why it moved: the holiday's name, else the weekday (a Saturday or Sunday)."""
-        if not self.moved:
-            return ""
-        return holiday_name(self.set_on) or date_format(self.set_on, "l")
 
 
 @dataclass(frozen=True)
@@ -142,9 +107,8 @@ def planning_deadline(order) -> date:
 
 
 def completion_due(order) -> DueDate:
-    """The deadline set in the order (as extended), and where it falls. Every page, list,
-    notice and step reads the completion deadline from here (Order.completion)."""
-    return DueDate(order.deadline)
+    """The deadline set in the order (as extended), and where it falls (Order.completion)."""
+    return order.completion
 
 
 def completion_deadline(order) -> date:
@@ -184,11 +148,22 @@ def escalation_at(due: date) -> datetime:
 
 
 def step_deadline(order, step_name) -> date:
-    """The deadline a step of the flow works to (flows.DEADLINE_OF_STEP)."""
-    from .flows import DEADLINE_OF_STEP
+    """The deadline a step of the flow works to (its row in orders.steps)."""
+    kind = steps.STEPS[step_name].deadline
+    if kind == Kind.PLANNING:
+        return planning_deadline(order)
+    if kind == Kind.COMPLETION:
+        return completion_deadline(order)
+    raise ValueError(f"The step {step_name} has no deadline")
 
-    kind = DEADLINE_OF_STEP[step_name]
-    return planning_deadline(order) if kind == Kind.PLANNING else completion_deadline(order)
+
+def watched_step(task):
+    """The step whose deadline a timer or a follow-up is about: back from ``task`` through the
+    branch nodes (the gate that weighed a follow-up, the timers) to the human step."""
+    task = task.previous.get()
+    while task.flow_task_type != "HUMAN":
+        task = task.previous.get()
+    return task
 
 
 def ended(order) -> str:
@@ -220,9 +195,9 @@ def step_moments(tasks) -> StepMoments:
         name = task.flow_task.name
         if task.status in (STATUS.NEW, STATUS.ASSIGNED):
             open_steps.add(name)
-        if name == "plan_measures" and task.status == STATUS.DONE and task.finished:
+        if name == steps.PLAN_MEASURES.name and task.status == STATUS.DONE and task.finished:
             planned.append(task.finished)
-        if name == "confirm_completion":
+        if name == steps.CONFIRM_COMPLETION.name:
             confirm_steps.append(task)
     latest = max(confirm_steps, key=lambda t: (t.created, t.pk), default=None)
     return StepMoments(
@@ -245,7 +220,8 @@ def deadlines_of(
     deadline met after its day shows as met late."""
     end = ended(order)
     fulfilled = end == End.FULFILLED
-    planned = fulfilled or planned_at is not None or (not end and "plan_measures" not in open_steps)
+    planned = fulfilled or planned_at is not None
+    planned = planned or (not end and steps.PLAN_MEASURES.name not in open_steps)
     result = [
         Deadline(
             Kind.PLANNING,
@@ -267,7 +243,9 @@ def deadlines_of(
                     ended=end,
                 )
             )
-    completed = fulfilled or confirmed_at is not None or (not end and "sign_off" in open_steps)
+    # Waiting on sign-off: completion was confirmed (the step before it).
+    completed = fulfilled or confirmed_at is not None
+    completed = completed or (not end and steps.SIGN_OFF.name in open_steps)
     completion = completion_due(order)
     result.append(
         Deadline(
@@ -290,11 +268,11 @@ def next_due(deadlines) -> Deadline | None:
 
 
 def refresh(order_pk) -> None:
-    """Recompute the order's next deadline (models.NextDeadline) from its steps and measures."""
-    from viewflow.workflow.models import Task
+    """Recompute the order's next deadline (models.NextDeadline) from its steps and measures.
 
-    from .models import NextDeadline, Order
-
+    Called, in the writing transaction, by every service that changes a step, a measure, the
+    order or an appeal (orders.services), and by the flow when a step opens (OrderFlow.opened).
+    """
     order = Order.objects.filter(pk=order_pk).first()
     if order is None:
         return
@@ -318,25 +296,9 @@ def refresh(order_pk) -> None:
     )
 
 
-def refresh_after_save(sender, instance, raw=False, **kwargs):
-    """post_save of a step, a measure, the order or an appeal: the next deadline follows, in the
-    same transaction. Timer and gateway tasks change no deadline, so only steps count."""
-    if raw:
-        return
-    if sender._meta.model_name == "order":
-        refresh(instance.pk)
-    elif hasattr(instance, "flow_task_type"):
-        if instance.flow_task_type == "HUMAN" and instance.process_id:
-            refresh(instance.process_id)
-    elif instance.order_id:
-        refresh(instance.order_id)
-
-
 def refresh_missing() -> int:
     """Compute the next deadline of orders that have none yet (orders from before deadlines
     were kept, or a database restored from elsewhere)."""
-    from .models import Order
-
     missing = list(Order.objects.filter(next_deadline__isnull=True).values_list("pk", flat=True))
     for order_pk in missing:
         refresh(order_pk)

@@ -3,6 +3,9 @@ municipality confirms completion → authority signs off (or sends back to confi
 
 Each step's form is a view of ours (orders.views.task_step) that calls a service; viewflow
 owns which step is open, the locking and the process state. Withdrawal cancels the process.
+What each step is (who takes it, its deadline, its titles) is orders.steps; who may take it is
+orders.access.may_take_step, which the nodes' own checks ask too. When a step opens, the flow
+tells everyone who may take it and recomputes the order's next deadline (``opened``).
 
 Steps with a deadline carry three non-interrupting timers (fired by ``workflow_timers``, run
 from ``manage.py run_deadlines``): a reminder some days before, an overdue notice when it has
@@ -13,16 +16,13 @@ re-armed when a deadline is extended (services.extend_deadline).
 from contextlib import contextmanager
 
 from django.db import OperationalError
-from django.utils.translation import gettext_lazy as _
 from viewflow import this
 from viewflow.workflow import lock
 from viewflow.workflow import nodes as flow
 from viewflow.workflow.base import Flow
 from viewflow.workflow.exceptions import FlowLockFailed
 
-from municipalities.models import ACT_FOR_AUTHORITY, ACT_FOR_MUNICIPALITY
-
-from . import deadlines, notifications
+from . import access, deadlines, notifications, steps
 from .models import Order, Review
 
 
@@ -58,16 +58,30 @@ def _gp_login(activation):
     return activation.process.health_personnel.user
 
 
-class OthersStep(flow.View):
-    """A step taken for the municipality or the authority: viewflow's own permission check
-    refuses it, like orders.access, to the person the order concerns (separation of duties),
-    whatever they hold."""
+class Step(flow.View):
+    """A human step (a row of orders.steps). viewflow's checks of who may take or carry it out
+    give the answer of orders.access.may_take_step, the rule our step page and services
+    enforce, rather than viewflow's own (anyone, or a permission nobody reads)."""
+
+    def __init__(self, step):
+        super().__init__(None)
+        self.step = step
+        self.Annotation(title=step.title)
 
     def can_assign(self, user, task):
-        return not task.process.coerced.concerns(user) and super().can_assign(user, task)
+        # viewflow passes the base Process; coerce to the Order the rule reads.
+        return task.owner_id is None and access.Capabilities.of(user).may_take_step(
+            task.process.coerced, task
+        )
+
+    def can_execute(self, user, task):
+        return access.Capabilities.of(user).may_take_step(task.process.coerced, task)
 
 
-def _with_deadline_timers(node):
+def _step(step):
+    node = Step(step).onCreate(this.opened)
+    if not step.deadline:
+        return node
     return (
         node.OnTimeout(this.reminder_moment, this.remind, interrupting=False)
         .OnTimeout(this.overdue_moment, this.flag_overdue, interrupting=False)
@@ -84,26 +98,11 @@ class OrderFlow(Flow):
 
     issue = flow.StartHandle(this.fill_order).Next(this.plan_measures)
 
-    # viewflow hands can_assign the base Process; .coerced gives the Order.
-    plan_measures = _with_deadline_timers(
-        OthersStep(None)
-        .Annotation(title=_("Plan measures"))
-        .Permission(ACT_FOR_MUNICIPALITY, obj=lambda process: process.coerced.municipality)
-    ).Next(this.acknowledge)
-    acknowledge = _with_deadline_timers(
-        flow.View(None).Annotation(title=_("Acknowledge the plan")).Assign(_gp_login)
-    ).Next(this.confirm_completion)
-    confirm_completion = _with_deadline_timers(
-        OthersStep(None)
-        .Annotation(title=_("Confirm completion"))
-        .Permission(ACT_FOR_MUNICIPALITY, obj=lambda process: process.coerced.municipality)
-    ).Next(this.sign_off)
-    sign_off = (
-        OthersStep(None)
-        .Annotation(title=_("Sign off"))
-        .Permission(ACT_FOR_AUTHORITY, obj=lambda process: process.coerced.issuing_authority)
-        .Next(this.is_fulfilled)
-    )
+    # Steps with a deadline carry its timers (_step); the GP's step is theirs from the start.
+    plan_measures = _step(steps.PLAN_MEASURES).Next(this.acknowledge)
+    acknowledge = _step(steps.ACKNOWLEDGE).Assign(_gp_login).Next(this.confirm_completion)
+    confirm_completion = _step(steps.CONFIRM_COMPLETION).Next(this.sign_off)
+    sign_off = _step(steps.SIGN_OFF).Next(this.is_fulfilled)
     is_fulfilled = flow.If(this.last_review_fulfilled).Then(this.end).Else(this.confirm_completion)
     # A fulfilled order closes the case also if a follow-up of a late step is still open.
     end = flow.TerminateEnd()
@@ -112,12 +111,7 @@ class OrderFlow(Flow):
     remind = flow.Function(this.send_reminder).Next(this.notice_sent)
     flag_overdue = flow.Function(this.send_overdue_notice).Next(this.notice_sent)
     consider_follow_up = flow.If(this.needs_follow_up).Then(this.follow_up).Else(this.notice_sent)
-    follow_up = (
-        OthersStep(None)
-        .Annotation(title=_("Follow up a missed deadline"))
-        .Permission(ACT_FOR_AUTHORITY, obj=lambda process: process.coerced.issuing_authority)
-        .Next(this.followed_up)
-    )
+    follow_up = _step(steps.FOLLOW_UP).Next(this.followed_up)
     # Side branches end here; the case itself stays open (a plain End closes the process
     # only when no other task is active).
     notice_sent = flow.End()
@@ -128,6 +122,12 @@ class OrderFlow(Flow):
             setattr(activation.process, name, value)
         activation.process.full_clean(exclude=["flow_class", "status", "created"])
         return activation.process
+
+    def opened(self, activation):
+        """A step has opened (its task saved and linked to the one before): everyone who may
+        take it is told, and the order's next deadline follows, in the same transaction."""
+        notifications.notify_new_task(activation.task)
+        deadlines.refresh(activation.process.pk)
 
     def last_review_fulfilled(self, activation):
         return activation.process.reviews.latest().outcome == Review.Outcome.FULFILLED
@@ -163,25 +163,10 @@ class OrderFlow(Flow):
 
 def _host_task(activation):
     """The step a timer watches: the boundary's previous task, through any branch nodes."""
-    task = activation.task.previous.get()
-    while task.flow_task_type != "HUMAN":
-        task = task.previous.get()
-    return task
+    return deadlines.watched_step(activation.task)
 
 
 def _due(activation):
     """The deadline of the step the timer is attached to."""
     host_name = activation.flow_task._attached_to.name
     return deadlines.step_deadline(activation.process.coerced, host_name)
-
-
-# The steps each role takes, as plain data next to the flow; orders.access enforces it.
-MUNICIPAL_STEPS = ("plan_measures", "confirm_completion")
-PERSONNEL_STEPS = ("acknowledge",)
-AUTHORITY_STEPS = ("sign_off", "follow_up")
-# Steps with a deadline, and which deadline (orders.deadlines.Kind).
-DEADLINE_OF_STEP = {
-    "plan_measures": "planning",
-    "acknowledge": "completion",
-    "confirm_completion": "completion",
-}

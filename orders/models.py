@@ -20,8 +20,7 @@ from courses.models import EvidenceDocument, Measure
 from municipalities import bounds
 from municipalities.bounds import stored_date, text_validators
 from municipalities.models import Authority, HealthPersonnel, Municipality
-
-from . import deadlines
+from municipalities.workdays import DueDate
 
 GROUNDS, REASON = bounds.GROUNDS_LENGTH, bounds.REASON_LENGTH
 
@@ -148,10 +147,10 @@ class Order(Process):
         return user is not None and user.pk is not None and self.health_personnel.user_id == user.pk
 
     @property
-    def completion(self) -> "deadlines.DueDate":
-        """The completion deadline as it falls (moved off a day off) and as set: what every
-        page shows, so the facts, lists and deadline table name the same day."""
-        return deadlines.completion_due(self)
+    def completion(self) -> DueDate:
+        """The completion deadline (as extended) as it falls (moved off a day off) and as set:
+        every page, list, notice and step reads it from here, so they name the same day."""
+        return DueDate(self.deadline)
 
     @property
     def required_measures_label(self):

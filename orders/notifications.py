@@ -20,8 +20,10 @@ from django.utils.translation import gettext_noop
 from courses.models import Measure
 from municipalities.access import leaders_of
 
-from . import deadlines
+from . import deadlines, steps
+from .access import stand_ins_of
 from .models import Notification
+from .steps import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -33,21 +35,33 @@ def _active(users):
     return [user for user in users if user is not None and user.is_active and user.pk]
 
 
-def responsible_for_step(order, step_name) -> list:
-    """Who must act on a step: the municipality's leaders, the GP, or the caseworker."""
-    from .flows import AUTHORITY_STEPS, MUNICIPAL_STEPS, PERSONNEL_STEPS
+def _caseworkers_of(order) -> list:
+    """The order's own caseworker and its stand-ins (single-order grants, also through a
+    group): not every caseworker of the authority, who may take the step but do not work it."""
+    stand_ins = [user for user in stand_ins_of(order) if user.pk != order.caseworker_id]
+    return [order.caseworker, *stand_ins]
 
-    if step_name in MUNICIPAL_STEPS:
-        others = leaders_of(order.municipality)
-    elif step_name in PERSONNEL_STEPS:
-        return _active([order.health_personnel.user])
-    elif step_name in AUTHORITY_STEPS:
-        others = [order.caseworker]
-    else:
+
+# Who is told, for each actor of orders.steps: those the access rule lets take the step.
+RECIPIENTS = {
+    Actor.MUNICIPALITY: lambda order: leaders_of(order.municipality),
+    Actor.PERSONNEL: lambda order: [order.health_personnel.user],
+    Actor.AUTHORITY: _caseworkers_of,
+}
+
+
+def responsible_for_step(order, step_name) -> list:
+    """Who must act on a step: the municipality's leaders, the GP, or the caseworker and the
+    order's stand-ins (orders.steps says which)."""
+    step = steps.STEPS.get(step_name)
+    if step is None:
         return []
-    # Separation of duties (orders.access.is_concerned_person): the person the order concerns
-    # is never asked to act on it for the municipality or the authority.
-    return _active([user for user in others if not order.concerns(user)])
+    people = RECIPIENTS[step.actor](order)
+    if step.actor != Actor.PERSONNEL:
+        # Separation of duties (orders.access.Capabilities.is_concerned): the person the order
+        # concerns is never asked to act on it for the municipality or the authority.
+        people = [user for user in people if not order.concerns(user)]
+    return _active(people)
 
 
 def notify(recipients, *, kind, order, key, deadline_kind="", due=None) -> int:
@@ -70,53 +84,26 @@ def notify(recipients, *, kind, order, key, deadline_kind="", due=None) -> int:
     return created
 
 
-def late_step_of(follow_up_task):
-    """The step a follow-up task is about: back through the branch to the watched step."""
-    from viewflow.workflow.models import Task
-
-    from .flows import OrderFlow
-
-    task = follow_up_task.previous.first()
-    if task is None:
-        # viewflow saves a new task before linking it to the one before, so post_save (the
-        # new-task notice) sees no previous yet: it is the gate that is creating it now, the
-        # process's latest (the process is locked while a timer fires).
-        task = Task.objects.filter(
-            process_id=follow_up_task.process_id, flow_task=OrderFlow.consider_follow_up
-        ).latest("pk")
-    while task.flow_task_type != "HUMAN":
-        task = task.previous.get()
-    return task
-
-
 def notify_new_task(task) -> int:
-    from .flows import DEADLINE_OF_STEP
-
+    """A step has opened: everyone who may take it is told (the flow calls this when the task
+    is created and linked, OrderFlow.opened, in the same transaction: a step rolled back leaves
+    no notice). A follow-up names the missed deadline it is about."""
     order = task.process.coerced
-    step = task.flow_task.name
-    if step != "follow_up":
-        return notify(
-            responsible_for_step(order, step),
-            kind=Kind.NEW_TASK,
-            order=order,
-            key=f"task:{task.pk}",
-        )
-    late = late_step_of(task)
+    step = steps.of(task)
+    details = {}
+    if step.notice == Kind.ESCALATION:
+        late = steps.of(deadlines.watched_step(task))
+        details = {
+            "deadline_kind": late.deadline,
+            "due": deadlines.step_deadline(order, late.name),
+        }
     return notify(
-        responsible_for_step(order, step),
-        kind=Kind.ESCALATION,
+        responsible_for_step(order, step.name),
+        kind=step.notice,
         order=order,
         key=f"task:{task.pk}",
-        deadline_kind=DEADLINE_OF_STEP[late.flow_task.name],
-        due=deadlines.step_deadline(order, late.flow_task.name),
+        **details,
     )
-
-
-def tell_who_must_act(sender, instance, created, raw=False, **kwargs):
-    """post_save of a workflow task: every step that opens is a notice to whoever must take
-    it, in the same transaction (a step rolled back leaves no notice)."""
-    if created and not raw and instance.flow_task_type == "HUMAN":
-        notify_new_task(instance)
 
 
 def deadline_notice(host_task, kind) -> int:
@@ -125,8 +112,6 @@ def deadline_notice(host_task, kind) -> int:
         return 0
     order = host_task.process.coerced
     step = host_task.flow_task.name
-    from .flows import DEADLINE_OF_STEP
-
     due = deadlines.step_deadline(order, step)
     today = timezone.localdate()
     if kind == Kind.OVERDUE and today <= due:
@@ -137,7 +122,7 @@ def deadline_notice(host_task, kind) -> int:
         kind=kind,
         order=order,
         key=f"{kind}:{host_task.pk}:{due}",
-        deadline_kind=DEADLINE_OF_STEP[step],
+        deadline_kind=steps.STEPS[step].deadline,
         due=due,
     )
 
@@ -230,7 +215,9 @@ def send_pending() -> int:
         except Exception as error:
             # The kind of failure, not its text: an SMTP refusal names the recipient's address.
             failure = f"{type(error).__name__} {getattr(error, 'smtp_code', '')}".strip()
-            logger.error("Notice %s could not be e-mailed (%s); will retry", notification.pk, failure)
+            logger.error(
+                "Notice %s could not be e-mailed (%s); will retry", notification.pk, failure
+            )
             Notification.objects.filter(pk=notification.pk).update(emailed_at=None)
             continue
         sent += 1

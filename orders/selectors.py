@@ -20,7 +20,7 @@ from audit.models import AccessEvent
 from courses.models import CourseMeeting, EvidenceDocument, Measure, SupervisionSession
 from municipalities.models import Municipality
 
-from . import access, deadlines
+from . import access, deadlines, steps
 from .models import (
     Appeal,
     CompletionConfirmation,
@@ -30,13 +30,10 @@ from .models import (
     Review,
     SupervisionGrant,
 )
-from .notifications import late_step_of
 
+# What a list says of a case: the waiting label of its open step (orders.steps), or how it ended.
 STAGE_LABELS = {
-    "plan_measures": _("Awaiting the municipality's plan"),
-    "acknowledge": _("Awaiting acknowledgement from the health personnel"),
-    "confirm_completion": _("Measures under way"),
-    "sign_off": _("Awaiting sign-off by the authority"),
+    **{step.name: step.waiting for step in steps.STEPS.values() if step.waiting},
     PROCESS.DONE: _("Fulfilled – closed"),
     PROCESS.CANCELED: _("Withdrawn – closed"),
 }
@@ -306,13 +303,6 @@ def case_page_data(order) -> dict:
     }
 
 
-TASK_DONE_TITLES = {
-    "plan_measures": _("Measures planned and receipt acknowledged"),
-    "acknowledge": _("Plan accepted by the health personnel"),
-    "confirm_completion": _("Completion confirmed by the municipality"),
-    "sign_off": _("Reviewed by the authority"),
-}
-
 SIGN_OFF_TITLES = {
     Review.Outcome.FULFILLED: _("Signed off: the order is fulfilled"),
     Review.Outcome.RETURNED: _("Sent back to the municipality"),
@@ -374,10 +364,11 @@ def _task_entries(order) -> list[timeline.Entry]:
             # Withdrawal names the canceller as owner; a step cancelled by the case closing
             # (a pending follow-up) goes to whoever took the deciding step.
             title, who = _("Step cancelled: %(step)s") % {"step": step}, who or last_actor
-        elif name == "sign_off" and (review := _review_of(task, reviews)):
+        elif name == steps.SIGN_OFF.name and (review := _review_of(task, reviews)):
             title, text = SIGN_OFF_TITLES[review.outcome], review.reason
         else:
-            title = TASK_DONE_TITLES.get(name, step)
+            row = steps.STEPS.get(name)
+            title = (row.done_title if row else None) or step
         last_actor = who or last_actor
         entries.append(timeline.Entry(task.finished, who, "workflow", str(title), text))
     return entries
@@ -710,7 +701,7 @@ def timeline_for(order, *, kinds=()) -> timeline.Timeline:
 
 def follow_up_context(order, task) -> dict:
     """What the follow-up page shows: the late step, its deadline, whether extending is open."""
-    late = late_step_of(task)
+    late = deadlines.watched_step(task)
     return {
         "late_step": late,
         "late_due": deadlines.step_deadline(order, late.flow_task.name),

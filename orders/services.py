@@ -3,7 +3,9 @@
 Each function takes the acting user, checks the access module again with the user's grants
 read afresh (a view's check is not enough on its own, and a grant ended a moment ago must not
 act: Capabilities.of, never the request's), and runs under the order's viewflow lock so two
-people acting at once leave one result.
+people acting at once leave one result. Whatever changes a step, a measure, the order or an
+appeal recomputes the order's next deadline (deadlines.refresh) in the same transaction; a step
+that opens does so in the flow (OrderFlow.opened), which also tells whoever must take it.
 """
 
 from contextlib import contextmanager
@@ -25,9 +27,10 @@ from courses.models import Measure
 from municipalities import bounds
 from municipalities.appointments import ensure_login
 
-from . import access, deadlines
+from . import access, deadlines, steps
 from .access import Capabilities
-from .flows import DEADLINE_OF_STEP, OrderFlow, busy_as_lock_failure
+from .deadline_kinds import Kind as DeadlineKind
+from .flows import OrderFlow, busy_as_lock_failure
 from .models import (
     Appeal,
     CompletionConfirmation,
@@ -38,7 +41,6 @@ from .models import (
     Review,
     SupervisionGrant,
 )
-from .notifications import late_step_of
 
 
 class StepNotOpen(Exception):
@@ -65,6 +67,8 @@ def _taking_step(task, acting_user, step):
         activation.start(None)
         yield order
         activation.execute()
+        # The step is done and the next one open (or the case closed): deadlines follow.
+        deadlines.refresh(order.pk)
 
 
 @contextmanager
@@ -157,7 +161,7 @@ def plan_measures(*, task, acting_user, measures) -> Order:
     """The municipality acknowledges receipt and assigns one or more measures."""
     if not measures:
         raise ValidationError(_("Plan at least one measure."))
-    with _taking_step(task, acting_user, "plan_measures") as order:
+    with _taking_step(task, acting_user, steps.PLAN_MEASURES.name) as order:
         planned = course_services.add_measures(
             order=order, measures=measures, acting_user=acting_user
         )
@@ -225,7 +229,7 @@ def _supervised_measures(order):
 
 def acknowledge_plan(*, task, acting_user) -> Order:
     """The health personnel concerned has seen the plan and accepts it."""
-    with _taking_step(task, acting_user, "acknowledge") as order:
+    with _taking_step(task, acting_user, steps.ACKNOWLEDGE.name) as order:
         pass
     return order
 
@@ -245,7 +249,7 @@ def confirm_completion(
     # measure closed without a reason) leaves none of them in storage.
     with (
         course_services.evidence_kept_only_if_recorded(),
-        _taking_step(task, acting_user, "confirm_completion") as order,
+        _taking_step(task, acting_user, steps.CONFIRM_COMPLETION.name) as order,
     ):
         documents = [
             course_services.store_evidence(
@@ -271,7 +275,7 @@ def sign_off(*, task, acting_user, outcome, reason="") -> Review:
     """The issuing authority closes the case as fulfilled or sends it back with a reason."""
     if outcome == Review.Outcome.RETURNED and not reason.strip():
         raise ValidationError({"reason": _("Give the municipality a reason for sending it back.")})
-    with _taking_step(task, acting_user, "sign_off") as order:
+    with _taking_step(task, acting_user, steps.SIGN_OFF.name) as order:
         review = Review(order=order, outcome=outcome, reason=reason, decided_by=acting_user)
         review.full_clean()
         review.save()
@@ -300,8 +304,8 @@ def follow_up(*, task, acting_user, action, note) -> FollowUp:
     did (contacted the municipality, extended the deadline, consider further reaction)."""
     if not note.strip():
         raise ValidationError({"note": _("Say what was done about the missed deadline.")})
-    with _taking_step(task, acting_user, "follow_up") as order:
-        late = late_step_of(task)
+    with _taking_step(task, acting_user, steps.FOLLOW_UP.name) as order:
+        late = deadlines.watched_step(task)
         record = FollowUp(
             order=order,
             step=late.flow_task.name,
@@ -337,6 +341,7 @@ def extend_deadline(*, order, acting_user, new_deadline: date, reason) -> Deadli
         order._change_reason = history_reason(reason)
         order.save()
         _rearm_deadline_timers(order)
+        deadlines.refresh(order.pk)
     return extension
 
 
@@ -348,7 +353,8 @@ def _rearm_deadline_timers(order):
     for host in open_steps:
         node = host.flow_task
         # Only the completion deadline moves; the planning deadline stays where it was.
-        if DEADLINE_OF_STEP.get(node.name) != "completion":
+        step = steps.of(host)
+        if step is None or step.deadline != DeadlineKind.COMPLETION:
             continue
         for timer in Task.objects.filter(
             previous=host, flow_task_type="TIMER", status=STATUS.SCHEDULED
@@ -390,12 +396,14 @@ def _withdraw(order, reason, acting_user):
     if access.is_closed(order):
         # A fulfilled order annulled on appeal: the process is over, the record still changes.
         order.save()
-        return
-    # viewflow records no one on a cancelled task; the owner field says who cancelled it.
-    for task in order.task_set.filter(status__in=access.OPEN_TASK_STATUSES):
-        task.owner = acting_user
-        task.save(update_fields=["owner"])
-    OrderFlow.instance.cancel(order)
+    else:
+        # viewflow records no one on a cancelled task; the owner field says who cancelled it.
+        for task in order.task_set.filter(status__in=access.OPEN_TASK_STATUSES):
+            task.owner = acting_user
+            task.save(update_fields=["owner"])
+        OrderFlow.instance.cancel(order)
+    # A withdrawn order's duties lapse: it has no next deadline.
+    deadlines.refresh(order.pk)
 
 
 def register_appeal(*, order, acting_user, received_on: date, note="") -> Appeal:
@@ -410,9 +418,12 @@ def register_appeal(*, order, acting_user, received_on: date, note="") -> Appeal
             raise ValidationError(
                 {"received_on": _("An appeal cannot be received before the decision date.")}
             )
-        return Appeal.objects.create(
+        appeal = Appeal.objects.create(
             order=order, received_on=received_on, note=note, registered_by=acting_user
         )
+        # An appeal received meets the appeal period.
+        deadlines.refresh(order.pk)
+        return appeal
 
 
 def decide_appeal(*, appeal, acting_user, outcome, decided_by, decided_on: date, note="") -> Appeal:
@@ -461,6 +472,8 @@ def decide_appeal(*, appeal, acting_user, outcome, decided_by, decided_on: date,
                     "date": date_format(decided_on, "SHORT_DATE_FORMAT"),
                 }
             _withdraw(order, f"{reason} {note}".strip(), acting_user)
+        else:
+            deadlines.refresh(order.pk)
     return appeal
 
 
@@ -484,6 +497,8 @@ def _measure_action(check, measure, acting_user, action, **arguments):
         # supervisor's access ends) or open it again.
         measure = order.measures.select_related("supervisor", "course").get(pk=measure.pk)
         _keep_supervision(order, [measure], acting_user, GRANTED_AGAIN, ENDED_COMPLETE)
+        # An enrolment sets a terms deadline, accepting the terms meets it.
+        deadlines.refresh(order.pk)
         return result
 
 

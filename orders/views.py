@@ -19,7 +19,7 @@ from audit import Action
 from config.pages import form_errors_from, list_query, page_of
 from municipalities.selectors import caseworkers_of
 
-from . import access, forms, selectors, services
+from . import access, forms, selectors, services, steps
 from .models import Order
 
 # Another person held the case's lock for longer than viewflow's retries: nothing was saved.
@@ -279,8 +279,11 @@ def _data(request, bound):
     return (request.POST, request.FILES) if bound else (None, None)
 
 
+# Each step's page: its form(s), the service it calls and its template. What the step is (who
+# takes it, its titles, its deadline) is orders.steps; tests/orders/test_steps.py keeps the two
+# tables and the flow's nodes in step.
 STEPS = {
-    "plan_measures": {
+    steps.PLAN_MEASURES.name: {
         "template": "orders/step_plan_measures.html",
         "forms": lambda request, order, bound: {
             "form": forms.PlanReceiptForm(_data(request, bound)[0]),
@@ -296,7 +299,7 @@ STEPS = {
             "The measures are planned. The health personnel has been asked to accept the plan."
         ),
     },
-    "acknowledge": {
+    steps.ACKNOWLEDGE.name: {
         "template": "orders/step_acknowledge.html",
         "forms": lambda request, order, bound: {
             "form": forms.AcknowledgeForm(_data(request, bound)[0])
@@ -306,7 +309,7 @@ STEPS = {
         "context": lambda order, task: {"measures": selectors.measures_of(order)},
         "done": _("You have accepted the plan."),
     },
-    "confirm_completion": {
+    steps.CONFIRM_COMPLETION.name: {
         "template": "orders/step_confirm_completion.html",
         "forms": lambda request, order, bound: {
             "form": forms.ConfirmCompletionForm(*_data(request, bound), order=order)
@@ -327,7 +330,7 @@ STEPS = {
         },
         "done": _("Completion is confirmed and sent to the authority."),
     },
-    "sign_off": {
+    steps.SIGN_OFF.name: {
         "template": "orders/step_sign_off.html",
         "forms": lambda request, order, bound: {
             "form": forms.SignOffForm(_data(request, bound)[0])
@@ -340,7 +343,7 @@ STEPS = {
         "context": lambda order, task: selectors.case_page_data(order),
         "done": _("Your decision is recorded."),
     },
-    "follow_up": {
+    steps.FOLLOW_UP.name: {
         "template": "orders/step_follow_up.html",
         "forms": lambda request, order, bound: {
             "form": forms.FollowUpForm(_data(request, bound)[0])

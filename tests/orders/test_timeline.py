@@ -20,7 +20,7 @@ from viewflow.workflow.status import PROCESS
 import audit
 from audit.actions import REFUSED, Action
 from audit.models import AccessEvent
-from orders import access, selectors, services
+from orders import access, selectors, services, steps
 from orders.models import ACT_AS_CASEWORKER, VIEW_ORDER, Order, Review
 from tests import factories
 from tests.orders import lifecycle
@@ -79,9 +79,9 @@ def test_timeline_names_who_took_each_step_and_who_completed_it(lived, world, cl
     assert (said("Step assigned: %(step)s", step=said("Acknowledge the plan")), world.gp_user) in (
         seen
     )
-    assert (said(selectors.TASK_DONE_TITLES["plan_measures"]), world.leader) in seen
-    assert (said(selectors.TASK_DONE_TITLES["acknowledge"]), world.gp_user) in seen
-    assert seen.count((said(selectors.TASK_DONE_TITLES["confirm_completion"]), world.leader)) == 2
+    assert (said(steps.STEPS["plan_measures"].done_title), world.leader) in seen
+    assert (said(steps.STEPS["acknowledge"].done_title), world.gp_user) in seen
+    assert seen.count((said(steps.STEPS["confirm_completion"].done_title), world.leader)) == 2
     assert all(e.who is not None for e in entries)
     assert {e.kind for e in entries} == {"workflow"}
 
@@ -89,9 +89,7 @@ def test_timeline_names_who_took_each_step_and_who_completed_it(lived, world, cl
 def test_a_step_is_taken_before_it_is_completed(lived, world, client_for):
     entries = timeline(client_for(world.caseworker), lived, vis="workflow")
     plan_taken = next(e for e in entries if e.title.endswith(said("Plan measures")))
-    plan_done = next(
-        e for e in entries if e.title == said(selectors.TASK_DONE_TITLES["plan_measures"])
-    )
+    plan_done = next(e for e in entries if e.title == said(steps.STEPS["plan_measures"].done_title))
     assert plan_taken.when <= plan_done.when
     # Newest first: the completion is listed above the taking.
     assert entries.index(plan_done) < entries.index(plan_taken)
@@ -112,7 +110,7 @@ def test_a_sign_off_that_sent_the_case_back_reads_as_sent_back(lived, world, cli
         ),
     ]
     # The generic "reviewed" title is not used when the decision is known.
-    assert said(selectors.TASK_DONE_TITLES["sign_off"]) not in [e.title for e in entries]
+    assert said(steps.STEPS["sign_off"].done_title) not in [e.title for e in entries]
     assert (
         said("Sent back to the municipality")
         in case_page(client_for(world.gp_user), lived, vis="workflow").content.decode()
