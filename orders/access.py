@@ -344,7 +344,7 @@ class Capabilities(OrganisationCapabilities):
     @property
     def owns_measures(self) -> bool:
         """ "Mine kurs og veiledning" is theirs: a supervisor with an active grant, or health
-        personnel (with orders about them: orders.context_processors asks)."""
+        personnel (with orders about them: web.context_processors asks)."""
         return bool(self.supervision or self.personnel)
 
     # --- the access log ------------------------------------------------------------------------

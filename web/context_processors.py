@@ -1,4 +1,5 @@
-"""Navigation flags for the base layout, from the request's capabilities."""
+"""The navigation of the base layout (every page): its flags, from the request's capabilities.
+A page layer concern, so it lives in web/, not in the order's app."""
 
 from functools import cache
 
@@ -6,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from .models import Notification, Order
+from orders.models import Notification, Order
 
 
 def _own_measures(capabilities):
