@@ -415,7 +415,7 @@ def _reads(world, order, count):
         user = readers[i % len(readers)]
         audit.record(
             user=user,
-            action="view_case",
+            action=audit.Action.VIEW_CASE,
             target=order,
             case=order,
             capacity=access.capacity_on(user, order),

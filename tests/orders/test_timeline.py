@@ -202,7 +202,7 @@ def test_access_events_of_other_cases_are_not_in_the_timeline(world, order, clie
         caseworker=world.caseworker, authority=world.authority, personnel=world.other_gp
     )
     client_for(world.other_gp_user).get(f"/saker/{other.pk}/")
-    audit.record(user=world.leader, action="view_case", target=other, case=other)
+    audit.record(user=world.leader, action=audit.Action.VIEW_CASE, target=other, case=other)
     entries = timeline(client_for(world.caseworker), order, vis="access")
     assert world.other_gp_user not in {e.who for e in entries}
     assert world.leader not in {e.who for e in entries}
@@ -290,7 +290,7 @@ def _many_reads(world, order, count):
     for _ in range(count):
         audit.record(
             user=world.leader,
-            action="view_case",
+            action=audit.Action.VIEW_CASE,
             target=order,
             case=order,
             capacity=access.capacity_on(world.leader, order),
