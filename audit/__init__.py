@@ -95,7 +95,9 @@ def record(
         cause = error.__cause__
         code = getattr(cause, "sqlstate", None) or getattr(cause, "sqlite_errorname", None)
         failure = f"{type(error).__name__} {code or ''}".strip()
-        logger.error("Access event %s on %s could not be written (%s)", action, target_type, failure)
+        logger.error(
+            "Access event %s on %s could not be written (%s)", action, target_type, failure
+        )
         raise AuditWriteFailed(action) from error
 
 

@@ -96,7 +96,7 @@ def test_an_action_outside_the_vocabulary_is_refused():
         audit.record(action="no_such_action", target="order:1")
 
 
-def test_a_string_that_matches_an_action_is_refused_too():
+def test_a_string_that_matches_an_action_is_refused_too(db):
     """The vocabulary is the enum, not its codes: a caller names a member, so renaming one
     cannot leave a string behind that still happens to be written."""
     with pytest.raises(ValueError, match="view_case"):
