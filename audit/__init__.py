@@ -55,10 +55,14 @@ def record(
 
     from . import chain
 
-    if action not in Action.values:
-        # A programming error, not a failure to log: every action is in the vocabulary, so
-        # the log can always say in words what someone did.
-        raise ValueError(f"Unknown access-log action {action!r}: add it to audit.actions.Action.")
+    if not isinstance(action, Action):
+        # A programming error, not a failure to log: every action is a member of the
+        # vocabulary (a string that happens to match one is not), so the log can always say in
+        # words what someone did and a rename cannot leave a caller behind.
+        raise ValueError(
+            f"Access-log action {action!r} is not an audit.actions.Action member: name it from "
+            "the vocabulary (and add it there if it is new)."
+        )
     if user is None and request is not None and request.user.is_authenticated:
         user = request.user
     if isinstance(target, str):
@@ -91,7 +95,9 @@ def record(
         cause = error.__cause__
         code = getattr(cause, "sqlstate", None) or getattr(cause, "sqlite_errorname", None)
         failure = f"{type(error).__name__} {code or ''}".strip()
-        logger.error("Access event %s on %s could not be written (%s)", action, target_type, failure)
+        logger.error(
+            "Access event %s on %s could not be written (%s)", action, target_type, failure
+        )
         raise AuditWriteFailed(action) from error
 
 

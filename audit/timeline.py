@@ -1,7 +1,10 @@
 """Assembles a case timeline from simple-history rows (who did what, when, and which fields
 changed, old → new) and from access events (who opened what, in which capacity). Generic over
-historical models so audit imports no other app; the callers name the sources and titles."""
+historical models so audit imports no other app; the callers name the sources and titles, as
+a list of :class:`HistorySource`, :class:`Source` and :class:`NewestFirstSource` read by
+:func:`assemble`."""
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -170,3 +173,73 @@ class Timeline:
         # Page n of the merge lies within the newest ``stop`` entries of every source.
         merged = merge(*self.loaded, *(source.newest(stop) for source in self.long))
         return merged[slice(start, index.stop, step)]
+
+
+# --- the sources of a timeline, as data -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistorySource:
+    """One history table on a case's timeline: ``model``'s simple-history rows whose
+    ``case_lookup`` is the case's pk, as entries of ``kind`` titled ``created`` for the first
+    version and ``changed`` for a later one that changed any of ``fields``; ``text`` names a
+    field shown with each entry."""
+
+    kind: str
+    model: Any
+    case_lookup: str
+    created: Any
+    changed: Any
+    fields: tuple[str, ...]
+    text: str | None = None
+
+    def entries(self, case) -> list[Entry]:
+        rows = self.model.history.filter(**{self.case_lookup: case.pk})
+        return history_entries(
+            rows,
+            kind=self.kind,
+            created=self.created,
+            changed=self.changed,
+            fields=list(self.fields),
+            text=self.text,
+        )
+
+
+@dataclass(frozen=True)
+class Source:
+    """Entries of ``kind`` that are no plain history table (the workflow's tasks): ``load``
+    turns the case into its entries."""
+
+    kind: str
+    load: Callable[[Any], list[Entry]]
+
+    def entries(self, case) -> list[Entry]:
+        return self.load(case)
+
+
+@dataclass(frozen=True)
+class NewestFirstSource:
+    """Entries of ``kind`` too many to load whole: ``queryset(case)`` ordered newest first,
+    ``to_entries`` for the slice a page shows (see :class:`NewestFirst`)."""
+
+    kind: str
+    queryset: Callable[[Any], Any]
+    to_entries: Callable[[Any], list[Entry]]
+
+    def newest_first(self, case) -> NewestFirst:
+        return NewestFirst(self.queryset(case), self.to_entries)
+
+
+def assemble(sources: Sequence, case, *, kinds) -> Timeline:
+    """The timeline of ``case`` from those of ``sources`` whose kind is in ``kinds``. Each
+    history source is one query, run when the timeline is first counted or sliced; entries at
+    the same moment keep the order of ``sources``."""
+    chosen = [source for source in sources if source.kind in kinds]
+
+    def loader(source):
+        return lambda: source.entries(case)
+
+    return Timeline(
+        loaded=[loader(s) for s in chosen if not isinstance(s, NewestFirstSource)],
+        long=[s.newest_first(case) for s in chosen if isinstance(s, NewestFirstSource)],
+    )

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
-from . import invitations, oidc
+from . import accounts, invitations, oidc
 from . import login as login_method
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -65,7 +65,10 @@ def invitation_page(request):
             invitations.use(invitation, used_for=login_method.PASSWORD, request=request)
         except invitations.InvitationRefused as refused:
             return _refused(request, refused.reason, refused.invitation)
-        form.save()
+        # The form validated the password; the account is written by the service, as the person.
+        accounts.set_own_password(
+            user=user, raw_password=form.cleaned_data["new_password1"], acting_user=user
+        )
         login(request, user, backend=MODEL_BACKEND)
         login_method.mark(request, login_method.PASSWORD)
         return redirect("orders:my_tasks")

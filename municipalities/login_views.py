@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods
 
 import audit
 
-from . import access, login, two_factor, user_sessions
+from . import access, accounts, login, two_factor, user_sessions
 from .forms import TwoFactorCodeForm
 from .login_events import account_target
 
@@ -178,7 +178,14 @@ class PasswordResetConfirmView(LocalAccountsOnly, auth_views.PasswordResetConfir
         return response
 
     def form_valid(self, form):
-        response = super().form_valid(form)
+        # Django's form_valid would save the password through the form; the service writes it
+        # instead, as the person the link was for, and the rest is Django's: the link's token
+        # leaves the session, then the redirect.
+        accounts.set_own_password(
+            user=form.user, raw_password=form.cleaned_data["new_password1"], acting_user=form.user
+        )
+        del self.request.session[auth_views.INTERNAL_RESET_SESSION_TOKEN]
+        response = super(auth_views.PasswordResetConfirmView, self).form_valid(form)
         audit.record(
             request=self.request,
             user=form.user,

@@ -576,127 +576,134 @@ def timeline_kinds_for(capabilities, order) -> list[str]:
     return list(HISTORY_KINDS)
 
 
+# The case's timeline, as data: each source is a history table (or the workflow's tasks, or
+# the access log) with the kind it is filtered by and how its entries are titled. Entries at
+# the same moment keep this order.
+TIMELINE_SOURCES = (
+    timeline.HistorySource(
+        "order",
+        Order,
+        "process_ptr_id",
+        _("Order registered"),
+        _("Order changed"),
+        fields=(
+            "case_number",
+            "caseworker",
+            "municipality",
+            "decision_date",
+            "grounds_summary",
+            "requires_course",
+            "requires_supervision",
+            "requirements",
+            "deadline",
+            "withdrawal_reason",
+        ),
+    ),
+    timeline.Source("workflow", _task_entries),
+    timeline.HistorySource(
+        "measure",
+        Measure,
+        "order_id",
+        _("Measure added"),
+        _("Measure changed"),
+        fields=(
+            "kind",
+            "course",
+            "supervisor_name",
+            "planned_completion",
+            "enrolled_on",
+            "group_name",
+            "terms_accepted_at",
+            "completed_on",
+            "agreed_sessions",
+            "period_end",
+            "report_submitted_at",
+            "status",
+            "incomplete_reason",
+        ),
+        text="description",
+    ),
+    timeline.HistorySource(
+        "measure",
+        CourseMeeting,
+        "measure__order_id",
+        _("Course meeting scheduled"),
+        _("Course meeting changed"),
+        fields=("date", "attendance", "absence_reason"),
+    ),
+    timeline.HistorySource(
+        "measure",
+        SupervisionGrant,
+        "order_id",
+        _("Supervisor given access to the case"),
+        _("Supervisor's access to the case ended"),
+        fields=("ended_at",),
+        text="reason",
+    ),
+    timeline.HistorySource(
+        "measure",
+        SupervisionSession,
+        "measure__order_id",
+        _("Supervision session recorded"),
+        _("Supervision session changed"),
+        fields=("date", "duration_minutes", "topic", "status"),
+        text="topic",
+    ),
+    timeline.HistorySource(
+        "document",
+        EvidenceDocument,
+        "order_id",
+        _("Document added"),
+        _("Document changed"),
+        fields=("kind", "original_name"),
+        text="original_name",
+    ),
+    timeline.HistorySource(
+        "decision",
+        CompletionConfirmation,
+        "order_id",
+        _("Completion confirmed"),
+        _("Completion confirmation changed"),
+        fields=("note",),
+        text="note",
+    ),
+    timeline.HistorySource(
+        "decision",
+        Review,
+        "order_id",
+        _("Sign-off decision"),
+        _("Sign-off decision changed"),
+        fields=("outcome", "reason"),
+        text="reason",
+    ),
+    timeline.HistorySource(
+        "decision",
+        DeadlineExtension,
+        "order_id",
+        _("Deadline extended"),
+        _("Deadline extension changed"),
+        fields=("new_deadline", "reason"),
+        text="reason",
+    ),
+    timeline.HistorySource(
+        "decision",
+        Appeal,
+        "order_id",
+        _("Appeal received"),
+        _("Appeal decided"),
+        fields=("outcome", "decided_by", "decided_on", "decision_note"),
+        text="note",
+    ),
+    # Only the newest rows a page shows are fetched: a busy case's access log is long.
+    timeline.NewestFirstSource(ACCESS_KIND, access_events_on, access_entries),
+)
+
+
 def timeline_for(order, *, kinds=()) -> timeline.Timeline:
     """The case's history, newest first, as a sliceable timeline for a Paginator: a fixed
     number of queries per page, however long it is. ``kinds`` defaults to HISTORY_KINDS; the
     caller has checked "access" against timeline_kinds_for."""
-    sources = {
-        "order": lambda: timeline.history_entries(
-            Order.history.filter(process_ptr_id=order.pk),
-            kind="order",
-            created=_("Order registered"),
-            changed=_("Order changed"),
-            fields=[
-                "case_number",
-                "caseworker",
-                "municipality",
-                "decision_date",
-                "grounds_summary",
-                "requires_course",
-                "requires_supervision",
-                "requirements",
-                "deadline",
-                "withdrawal_reason",
-            ],
-        ),
-        "workflow": lambda: _task_entries(order),
-        "measure": lambda: (
-            timeline.history_entries(
-                Measure.history.filter(order_id=order.pk),
-                kind="measure",
-                created=_("Measure added"),
-                changed=_("Measure changed"),
-                fields=[
-                    "kind",
-                    "course",
-                    "supervisor_name",
-                    "planned_completion",
-                    "enrolled_on",
-                    "group_name",
-                    "terms_accepted_at",
-                    "completed_on",
-                    "agreed_sessions",
-                    "period_end",
-                    "report_submitted_at",
-                    "status",
-                    "incomplete_reason",
-                ],
-                text="description",
-            )
-            + timeline.history_entries(
-                CourseMeeting.history.filter(measure__order_id=order.pk),
-                kind="measure",
-                created=_("Course meeting scheduled"),
-                changed=_("Course meeting changed"),
-                fields=["date", "attendance", "absence_reason"],
-            )
-            + timeline.history_entries(
-                SupervisionGrant.history.filter(order_id=order.pk),
-                kind="measure",
-                created=_("Supervisor given access to the case"),
-                changed=_("Supervisor's access to the case ended"),
-                fields=["ended_at"],
-                text="reason",
-            )
-            + timeline.history_entries(
-                SupervisionSession.history.filter(measure__order_id=order.pk),
-                kind="measure",
-                created=_("Supervision session recorded"),
-                changed=_("Supervision session changed"),
-                fields=["date", "duration_minutes", "topic", "status"],
-                text="topic",
-            )
-        ),
-        "document": lambda: timeline.history_entries(
-            EvidenceDocument.history.filter(order_id=order.pk),
-            kind="document",
-            created=_("Document added"),
-            changed=_("Document changed"),
-            fields=["kind", "original_name"],
-            text="original_name",
-        ),
-        "decision": lambda: (
-            timeline.history_entries(
-                CompletionConfirmation.history.filter(order_id=order.pk),
-                kind="decision",
-                created=_("Completion confirmed"),
-                changed=_("Completion confirmation changed"),
-                fields=["note"],
-                text="note",
-            )
-            + timeline.history_entries(
-                Review.history.filter(order_id=order.pk),
-                kind="decision",
-                created=_("Sign-off decision"),
-                changed=_("Sign-off decision changed"),
-                fields=["outcome", "reason"],
-                text="reason",
-            )
-            + timeline.history_entries(
-                DeadlineExtension.history.filter(order_id=order.pk),
-                kind="decision",
-                created=_("Deadline extended"),
-                changed=_("Deadline extension changed"),
-                fields=["new_deadline", "reason"],
-                text="reason",
-            )
-            + timeline.history_entries(
-                Appeal.history.filter(order_id=order.pk),
-                kind="decision",
-                created=_("Appeal received"),
-                changed=_("Appeal decided"),
-                fields=["outcome", "decided_by", "decided_on", "decision_note"],
-                text="note",
-            )
-        ),
-    }
-    kinds = kinds or HISTORY_KINDS
-    long = []
-    if ACCESS_KIND in kinds:
-        long.append(timeline.NewestFirst(access_events_on(order), access_entries))
-    return timeline.Timeline(
-        loaded=[source for name, source in sources.items() if name in kinds], long=long
-    )
+    return timeline.assemble(TIMELINE_SOURCES, order, kinds=kinds or HISTORY_KINDS)
 
 
 def follow_up_context(order, task) -> dict:

@@ -33,7 +33,7 @@ def postgresql_only(test):
     return test
 
 
-def record_events(count, *, action="view_case"):
+def record_events(count, *, action=audit.Action.VIEW_CASE):
     """``count`` access events written through the application, oldest first."""
     return [
         audit.record(action=action, target=f"order:{n}", detail=f"read number {n}")

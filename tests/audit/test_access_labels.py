@@ -6,6 +6,8 @@ in Norwegian words from one vocabulary (audit.actions.Action), and every object 
 import ast
 import csv
 import io
+import itertools
+import re
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,7 @@ from django.urls import reverse
 from django.utils import translation
 
 import audit
-from audit.actions import REFUSED, Action
+from audit.actions import REFUSED, Action, label
 from audit.models import AccessEvent, Role
 from courses.models import Measure
 from orders import access
@@ -94,6 +96,14 @@ def test_an_action_outside_the_vocabulary_is_refused():
         audit.record(action="no_such_action", target="order:1")
 
 
+def test_a_string_that_matches_an_action_is_refused_too(db):
+    """The vocabulary is the enum, not its codes: a caller names a member, so renaming one
+    cannot leave a string behind that still happens to be written."""
+    with pytest.raises(ValueError, match="view_case"):
+        audit.record(action="view_case", target="order:1")
+    assert not AccessEvent.objects.filter(target_id="1", target_type="order").exists()
+
+
 def test_every_action_has_a_shown_and_a_refused_label_in_norwegian():
     with translation.override("nb"):
         for action in Action:
@@ -119,7 +129,8 @@ ACTION_ARGUMENT = {
 }
 
 
-def _call_sites():
+def _calls():
+    """Every call in the apps' code: (path, the call, the name called)."""
     root = Path(settings.BASE_DIR)
     for folder in ("orders", "audit", "courses", "municipalities", "config"):
         for path in (root / folder).rglob("*.py"):
@@ -129,8 +140,13 @@ def _call_sites():
                 if isinstance(node, ast.Call):
                     func = node.func
                     name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-                    if name in ACTION_ARGUMENT:
-                        yield path.relative_to(root), node, name
+                    yield path.relative_to(root), node, name
+
+
+def _call_sites():
+    for path, node, name in _calls():
+        if name in ACTION_ARGUMENT:
+            yield path, node, name
 
 
 def test_no_call_site_passes_a_raw_string_as_action():
@@ -150,6 +166,23 @@ def test_no_call_site_passes_a_raw_string_as_action():
                 raw.append(f"{path}:{call.lineno} {name}")
     assert seen > 20  # the scan found the call sites
     assert raw == []
+
+
+def test_no_action_is_looked_up_from_a_string_built_in_the_code():
+    """``audit.Action(f"measure_{name}")`` would be a second vocabulary in disguise: every
+    member is named, so a search for it finds every place it is logged."""
+    built, seen = [], 0
+    for path, node, name in _calls():
+        if name != "Action" or not node.args:
+            continue
+        seen += 1
+        first = node.args[0]
+        if isinstance(first, ast.JoinedStr | ast.BinOp) or (
+            isinstance(first, ast.Constant) and isinstance(first.value, str)
+        ):
+            built.append(f"{path}:{node.lineno}")
+    assert seen  # the scan found audit.actions.label's own lookup at least
+    assert built == []
 
 
 # --- labels on the search page, the export and the timeline -------------------------------
@@ -263,3 +296,87 @@ def test_labelling_objects_costs_the_same_queries_for_5_and_100_events(
     with django_assert_max_num_queries(len(small)):
         response = client.get(SEARCH)
     assert "tiltak: " in response.content.decode()
+
+
+# --- one label for one event, on every page that shows it ---------------------------------
+
+
+def _collect(client, url, params, page_param, page_key, entries_key, *, keep):
+    """{what was opened: what was done} over every page of ``url`` (each visit to a case page
+    is logged on the case too, so the pages are followed until the last one as it is then)."""
+    said, number = {}, 1
+    while True:
+        response = client.get(url, {**params, page_param: number})
+        assert response.status_code == 200
+        for item in response.context[entries_key]:
+            text, title = keep(item)
+            if text is not None:
+                said.setdefault(text, set()).add(title)
+        if number >= response.context[page_key].paginator.num_pages:
+            return said
+        number += 1
+
+
+def test_the_search_page_the_timeline_and_innsyn_say_the_same_for_every_action(
+    world, order, officer, client_for
+):
+    """Every action, shown and refused, on one case: the security officer's search page, the
+    case timeline and the GP's innsyn page (reads only) each say what was done in the words of
+    audit.actions, and the same words for the same event."""
+    capacity = access.capacity_on(world.leader, order)
+    expected = {}
+    with translation.override("nb"):
+        for n, (action, outcome) in enumerate(
+            itertools.product(Action, ("shown", "refused")), start=10
+        ):
+            audit.record(
+                user=world.leader,
+                action=action,
+                target=f"export:{n}",
+                outcome=outcome,
+                case=order,
+                capacity=capacity,
+            )
+            expected[n] = (label(action, refused=outcome == "refused"), outcome)
+
+    def ours(text):
+        # Only the events written above name an export; the pages' own reads name the case.
+        found = re.search(r"\b(\d+)\b", text or "")
+        return int(found.group(1)) if found and int(found.group(1)) in expected else None
+
+    def entry(item):
+        n = ours(item.text)
+        return (n, item.title) if n is not None else (None, None)
+
+    def event(item):
+        n = ours(item.target_label)
+        return (n, item.action_label) if n is not None else (None, None)
+
+    url = reverse("orders:case_detail", args=[order.pk])
+    timeline = _collect(
+        client_for(world.caseworker),
+        url,
+        {"vis": "access"},
+        "tidslinje",
+        "timeline_page",
+        "timeline",
+        keep=entry,
+    )
+    readers = _collect(
+        client_for(world.gp_user),
+        f"/saker/{order.pk}/innsyn/",
+        {},
+        "side",
+        "page",
+        "reads",
+        keep=entry,
+    )
+    search = _collect(
+        client_for(officer), SEARCH, {"case": order.case_number}, "side", "page", "page", keep=event
+    )
+
+    words = {n: {said} for n, (said, _outcome) in expected.items()}
+    assert len(words) == 2 * len(Action)
+    assert search == words
+    assert timeline == words
+    assert readers == {n: said for n, said in words.items() if expected[n][1] == "shown"}

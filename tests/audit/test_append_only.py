@@ -99,7 +99,7 @@ def test_archive_records_are_append_only_too(archive_record):
 
 
 def test_a_user_who_appears_in_the_access_log_cannot_be_deleted(world):
-    event = audit.record(user=world.caseworker, action="view_case", target="order:1")
+    event = audit.record(user=world.caseworker, action=audit.Action.VIEW_CASE, target="order:1")
 
     with pytest.raises(ProtectedError):
         world.caseworker.delete()

@@ -37,7 +37,7 @@ def test_a_refused_write_raises_audit_write_failed(db):
     record_events(1)
     with audit_store_refusing_writes():
         with pytest.raises(audit.AuditWriteFailed):
-            audit.record(action="view_case", target="order:1")
+            audit.record(action=audit.Action.VIEW_CASE, target="order:1")
 
     assert AccessEvent.objects.count() == 1
     assert chain.verify().broken is None
@@ -48,7 +48,7 @@ def test_a_refused_write_is_logged_by_its_kind_and_code_not_the_databases_text(d
     contains ..."), and with it a person's name in the event's detail."""
     with audit_store_refusing_writes(), caplog.at_level("ERROR", logger="audit"):
         with pytest.raises(audit.AuditWriteFailed):
-            audit.record(action="view_case", target="order:1", detail="Ingrid Kvam")
+            audit.record(action=audit.Action.VIEW_CASE, target="order:1", detail="Ingrid Kvam")
     (line,) = [r.getMessage() for r in caplog.records if r.name == "audit"]
     assert line.startswith("Access event view_case on order could not be written (")
     assert "P0001" in line or "SQLITE_CONSTRAINT_TRIGGER" in line

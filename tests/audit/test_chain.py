@@ -39,7 +39,7 @@ def test_the_stored_hash_matches_the_row_read_back(world, rf):
     request.user = world.caseworker
     written = audit.record(
         request=request,
-        action="view_case",
+        action=audit.Action.VIEW_CASE,
         target=world.authority,
         capacity=capacity(world),
         detail="Søk: «Ærlig Øvrebø» → 2026/1",
@@ -59,7 +59,7 @@ def test_the_stored_hash_matches_the_row_read_back(world, rf):
 def test_every_hashed_field_changes_the_hash(world, name):
     event = audit.record(
         user=world.caseworker,
-        action="view_case",
+        action=audit.Action.VIEW_CASE,
         target="order:1",
         capacity=capacity(world),
         detail="read",
@@ -111,7 +111,7 @@ def test_a_write_the_database_refuses_leaves_no_gap_in_the_chain():
     first = record_events(2)
     with audit_store_refusing_writes():
         with pytest.raises(audit.AuditWriteFailed):
-            audit.record(action="view_case", target="order:9")
+            audit.record(action=audit.Action.VIEW_CASE, target="order:9")
     # The head moved in the same transaction as the refused row, and was rolled back with it.
     assert ChainHead.objects.get(pk=1).sequence == 2
 
@@ -131,7 +131,9 @@ EACH = 25
 def write_concurrently():
     def work(i):
         for n in range(EACH):
-            audit.record(action="view_case", target=f"order:{i}", detail=f"thread {i} read {n}")
+            audit.record(
+                action=audit.Action.VIEW_CASE, target=f"order:{i}", detail=f"thread {i} read {n}"
+            )
 
     return in_threads(THREADS, work)
 
@@ -192,7 +194,7 @@ def test_verifying_while_events_are_written_finds_no_break():
     def work(i):
         if i == 0:
             while not stop.is_set():
-                audit.record(action="view_case", target="order:1", detail="meanwhile")
+                audit.record(action=audit.Action.VIEW_CASE, target="order:1", detail="meanwhile")
         else:
             try:
                 reports.extend(chain.verify(chunk_size=100) for _ in range(10))

@@ -280,7 +280,9 @@ from tests import factories
 given = json.loads(os.environ["TEST_GIVEN"])
 caseworker = User.objects.get(username="saksbehandler")
 for n in range(3):
-    audit.record(user=caseworker, action="view_case", target=f"order:{n}", detail=f"read {n}")
+    audit.record(
+        user=caseworker, action=audit.Action.VIEW_CASE, target=f"order:{n}", detail=f"read {n}"
+    )
 order = factories.issue_order(
     caseworker=caseworker,
     authority=Authority.objects.get(pk=given["authority"]),

@@ -183,7 +183,7 @@ def test_reads_are_paginated(world, order, client_for, settings):
     for _ in range(settings.PAGE_SIZE + 3):
         audit.record(
             user=world.leader,
-            action="view_case",
+            action=audit.Action.VIEW_CASE,
             target=order,
             case=order,
             capacity=access.Capabilities.of(world.leader).capacity_on(order),

@@ -20,6 +20,7 @@ from viewflow.workflow.status import PROCESS
 import audit
 from audit.actions import REFUSED, Action
 from audit.models import AccessEvent
+from audit.timeline import HistorySource
 from orders import access, selectors, services, steps
 from orders.models import ACT_AS_CASEWORKER, VIEW_ORDER, Order, Review
 from tests import factories
@@ -200,7 +201,7 @@ def test_access_events_of_other_cases_are_not_in_the_timeline(world, order, clie
         caseworker=world.caseworker, authority=world.authority, personnel=world.other_gp
     )
     client_for(world.other_gp_user).get(f"/saker/{other.pk}/")
-    audit.record(user=world.leader, action="view_case", target=other, case=other)
+    audit.record(user=world.leader, action=audit.Action.VIEW_CASE, target=other, case=other)
     entries = timeline(client_for(world.caseworker), order, vis="access")
     assert world.other_gp_user not in {e.who for e in entries}
     assert world.leader not in {e.who for e in entries}
@@ -288,7 +289,7 @@ def _many_reads(world, order, count):
     for _ in range(count):
         audit.record(
             user=world.leader,
-            action="view_case",
+            action=audit.Action.VIEW_CASE,
             target=order,
             case=order,
             capacity=access.Capabilities.of(world.leader).capacity_on(order),
@@ -402,3 +403,52 @@ def test_deadline_notices_do_not_read_as_the_case_closing(world, order, client_f
     entries = timeline(client_for(world.caseworker), order, vis="workflow")
     assert said("Case closed: the order is fulfilled") not in [e.title for e in entries]
     assert all(e.who is not None for e in entries)
+
+
+# --- the sources, as data ------------------------------------------------------------------
+
+# The workflow's entries are read with two queries: its tasks, and the reviews that say how a
+# sign-off went (selectors._task_entries).
+WORKFLOW_QUERIES = 2
+
+
+def test_every_timeline_source_is_of_a_kind_the_filter_offers():
+    kinds = {source.kind for source in selectors.TIMELINE_SOURCES}
+    assert kinds == {*selectors.HISTORY_KINDS, selectors.ACCESS_KIND}
+    # Ten history tables, the workflow and the access log.
+    assert len(selectors.TIMELINE_SOURCES) == 12
+
+
+@pytest.mark.parametrize("kind", selectors.HISTORY_KINDS)
+def test_each_kind_reads_one_query_per_history_table_however_much_happened(
+    world, lived, django_assert_num_queries, kind
+):
+    """A fresh case and one taken through every step run the same queries for a page of the
+    timeline: one per history table of the kind (two for the workflow), however many rows."""
+    fresh = factories.issue_order(
+        caseworker=world.caseworker, authority=world.authority, personnel=world.other_gp
+    )
+    tables = [
+        s for s in selectors.TIMELINE_SOURCES if s.kind == kind and isinstance(s, HistorySource)
+    ]
+    expected = len(tables) + (WORKFLOW_QUERIES if kind == "workflow" else 0)
+    pages = {}
+    for case in (fresh, lived):
+        with django_assert_num_queries(expected):
+            merged = selectors.timeline_for(case, kinds=[kind])
+            pages[case] = merged[: selectors.TIMELINE_PAGE_SIZE]
+    assert pages[lived] and all(e.kind == kind for e in pages[lived])
+    assert len(pages[lived]) >= len(pages[fresh])
+
+
+def test_the_default_timeline_reads_every_history_table_once(
+    world, lived, django_assert_num_queries
+):
+    tables = sum(isinstance(s, HistorySource) for s in selectors.TIMELINE_SOURCES)
+    with django_assert_num_queries(tables + WORKFLOW_QUERIES):
+        merged = selectors.timeline_for(lived)
+        assert merged.count() > 10
+        entries = merged[: selectors.TIMELINE_PAGE_SIZE]
+    assert {e.kind for e in entries} == set(selectors.HISTORY_KINDS)
+    whens = [e.when for e in entries]
+    assert whens == sorted(whens, reverse=True)

@@ -87,7 +87,7 @@ def record(
     user=None,
     *,
     authority=None,
-    action="view_case",
+    action=audit.Action.VIEW_CASE,
     order=None,
     at=None,
     role=Role.CASEWORKER,
@@ -372,11 +372,16 @@ def test_the_period_includes_both_days_whole_in_norwegian_time(world, officer, c
 def test_the_action_filter_offers_the_actions_present_and_narrows_to_one(
     world, order, officer, client_for
 ):
-    record(world.caseworker, authority=world.authority, order=order, action="view_case")
+    record(world.caseworker, authority=world.authority, order=order, action=audit.Action.VIEW_CASE)
     download = record(
-        world.caseworker, authority=world.authority, order=order, action="download_document"
+        world.caseworker,
+        authority=world.authority,
+        order=order,
+        action=audit.Action.DOWNLOAD_DOCUMENT,
     )
-    record(world.other_caseworker, authority=world.other_authority, action="view_measure")
+    record(
+        world.other_caseworker, authority=world.other_authority, action=audit.Action.VIEW_MEASURE
+    )
     client = client_for(officer)
 
     response = client.get(SEARCH)
@@ -394,7 +399,12 @@ def test_filters_combine_and_results_are_newest_first(world, people, order, offi
             record(kari, authority=world.authority, order=order, at=at(2026, 4, day, 12)).sequence
         )
         record(ola, authority=world.authority, order=order, at=at(2026, 4, day, 12))
-        record(kari, authority=world.authority, action="search_cases", at=at(2026, 4, day, 12))
+        record(
+            kari,
+            authority=world.authority,
+            action=audit.Action.SEARCH_CASES,
+            at=at(2026, 4, day, 12),
+        )
     record(kari, authority=world.authority, order=order, at=at(2026, 4, 8, 12))
 
     found = listed(
@@ -522,7 +532,7 @@ def test_the_export_has_a_header_and_exactly_the_matching_rows(
         for day in (1, 2, 3)
     ]
     record(kari, authority=world.authority, order=order, at=at(2026, 5, 4, 9))  # outside
-    record(kari, authority=world.authority, action="search_cases", at=at(2026, 5, 2, 9))
+    record(kari, authority=world.authority, action=audit.Action.SEARCH_CASES, at=at(2026, 5, 2, 9))
     record(kari, authority=world.other_authority, order=order, at=at(2026, 5, 2, 9))
 
     response = client_for(officer).get(
