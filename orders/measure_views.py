@@ -17,13 +17,13 @@ from viewflow.workflow.exceptions import FlowLockFailed
 
 import audit
 from config.pages import form_errors_from, page_of
+from courses import measure_forms as forms
 from courses.models import Measure
 from courses.services import AlreadyRecorded
 from municipalities import invitations
 from municipalities import selectors as municipality_selectors
 
 from . import access, selectors, services
-from . import measure_forms as forms
 from .access import Capabilities
 from .views import BUSY_MESSAGE, log_access, probed, visible_order
 
