@@ -263,13 +263,13 @@ def _action_url(name, measure):
     return reverse(f"orders:measure_{name}", kwargs=kwargs)
 
 
-def _events_after(sequence):
-    return list(AccessEvent.objects.filter(sequence__gt=sequence).order_by("sequence"))
-
-
-def _last_sequence():
+def _post_as(client_for, user, name, measure, data):
+    """POST the row's valid form as ``user``: the response and the access events it wrote."""
+    client = client_for(user)
     last = AccessEvent.objects.order_by("-sequence").first()
-    return last.sequence if last else 0
+    response = client.post(_action_url(name, measure), data(measure))
+    events = AccessEvent.objects.filter(sequence__gt=last.sequence if last else 0)
+    return response, list(events.order_by("sequence"))
 
 
 def test_every_row_has_an_http_case():
@@ -310,13 +310,10 @@ def test_a_wrong_role_that_sees_the_measure_is_refused_with_403_and_logged(
 ):
     pick, _right, wrong, data, recorded = CASES[name]
     measure = pick(world, measures)
-    client = client_for(_user(world, wrong))
-    before = _last_sequence()
 
-    response = client.post(_action_url(name, measure), data(measure))
+    response, events = _post_as(client_for, _user(world, wrong), name, measure, data)
 
     assert response.status_code == 403
-    events = _events_after(before)
     assert [(e.action, e.outcome, e.target_type, e.target_id) for e in events] == [
         (MEASURE_ACTIONS[name].logged_as, "refused", "courses.measure", str(measure.pk))
     ]
@@ -328,13 +325,10 @@ def test_a_wrong_role_that_sees_the_measure_is_refused_with_403_and_logged(
 def test_someone_outside_the_case_finds_nothing_and_is_logged(name, world, measures, client_for):
     pick, _right, _wrong, data, recorded = CASES[name]
     measure = pick(world, measures)
-    client = client_for(world.other_leader)
-    before = _last_sequence()
 
-    response = client.post(_action_url(name, measure), data(measure))
+    response, events = _post_as(client_for, world.other_leader, name, measure, data)
 
     assert response.status_code == 404
-    events = _events_after(before)
     assert [(e.action, e.outcome) for e in events] == [(MEASURE_ACTIONS[name].logged_as, "refused")]
     measure.refresh_from_db()
     assert not recorded(measure)
