@@ -13,7 +13,7 @@ class Action(models.TextChoices):
     DOWNLOAD_DOCUMENT = "download_document", _("Downloaded a document")
     MANAGE_CASE = "manage_case", _("Opened a form to manage the case")
     VIEW_CASE_READERS = "view_case_readers", _("Looked at who has seen the case")
-    # What is recorded on a measure (orders.measure_views.ACTIONS); an attempt without the
+    # What is recorded on a measure (courses.actions); an attempt without the
     # right to is logged as refused.
     MEASURE_ENROL = "measure_enrol", _("Enrolled the health personnel in a course")
     MEASURE_ACCEPT_TERMS = "measure_accept_terms", _("Accepted the course terms")

@@ -147,6 +147,13 @@ def record_attendance(*, meeting, acting_user, attendance, absence_reason="", su
     return meeting
 
 
+def record_attendance_on(*, measure, meeting, **details):
+    """record_attendance, called as every measure action is (courses.actions): with the
+    measure. The meeting is read again through the measure, so one of another measure is
+    not found."""
+    return record_attendance(meeting=measure.meetings.get(pk=meeting.pk), **details)
+
+
 @transaction.atomic
 def record_course_completion(*, measure, acting_user, completed_on):
     """For e-learning, seminars and other courses without meetings."""
@@ -297,6 +304,12 @@ def store_evidence(
 
     with audit.acting_as(acting_user):
         return _once(EvidenceDocument, submission_key, create)
+
+
+def store_measure_evidence(*, measure, **details) -> EvidenceDocument:
+    """store_evidence on the measure's own order, called as every measure action is
+    (courses.actions)."""
+    return store_evidence(order=measure.order, measure=measure, **details)
 
 
 @transaction.atomic

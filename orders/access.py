@@ -26,6 +26,7 @@ from viewflow.workflow.status import PROCESS, STATUS
 
 from audit import Capacity
 from audit.models import Role
+from courses.actions import Who
 from courses.models import Measure
 from municipalities.access import (
     OrganisationCapabilities,
@@ -264,6 +265,10 @@ class Capabilities(OrganisationCapabilities):
     def may_add_measure_document(self, order, measure) -> bool:
         return self.may_manage_measure(order, measure) or self.may_log_supervision(order, measure)
 
+    def may_act_on_measure(self, who: Who, order, measure) -> bool:
+        """The answer to a measure action's who-token (courses.actions.Who) for this user."""
+        return MEASURE_RULES[who](self, order, measure)
+
     def supervised_measures_of(self, order) -> QuerySet[Measure]:
         """The measures of ``order`` that the user supervises under an active grant."""
         return Measure.objects.filter(order_id=order.pk, pk__in=self.supervised_measure_ids(order))
@@ -410,6 +415,16 @@ ACTOR_FILTERS = {
     steps.Actor.MUNICIPALITY: Capabilities._leader_q,
     steps.Actor.PERSONNEL: Capabilities._concerned_q,
     steps.Actor.AUTHORITY: Capabilities._caseworker_q,
+}
+
+
+# Each who-token of the measure's action table (courses.actions) is one of the checks above;
+# a token without a check here fails the drift test (tests/courses/test_measure_actions.py).
+MEASURE_RULES = {
+    Who.MUNICIPALITY: Capabilities.may_manage_measure,
+    Who.CONCERNED: Capabilities.may_accept_terms,
+    Who.SUPERVISOR: Capabilities.may_log_supervision,
+    Who.MUNICIPALITY_OR_SUPERVISOR: Capabilities.may_add_measure_document,
 }
 
 

@@ -2,9 +2,6 @@
 small forms through which the municipality, the doctor and the supervisor record their part.
 Also "Mine kurs og veiledning", the doctor's and the supervisor's own list of measures."""
 
-from dataclasses import dataclass, field
-from typing import Any
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,13 +14,13 @@ from viewflow.workflow.exceptions import FlowLockFailed
 
 import audit
 from config.pages import form_errors_from, page_of
-from courses.models import Measure
+from courses import measure_forms as forms
+from courses.actions import MEASURE_ACTIONS, Who
 from courses.services import AlreadyRecorded
 from municipalities import invitations
 from municipalities import selectors as municipality_selectors
 
 from . import access, selectors, services
-from . import measure_forms as forms
 from .access import Capabilities
 from .views import BUSY_MESSAGE, log_access, probed, visible_order
 
@@ -34,112 +31,6 @@ ACCESS_ENDED_MESSAGE = _(
 )
 NOT_OPEN_MESSAGE = _("That cannot be recorded for this measure now; nothing was changed.")
 ALREADY_RECORDED_MESSAGE = _("This was already recorded; it has not been recorded twice.")
-
-
-def _measure_is_open(measure):
-    return measure.status == Measure.Status.PLANNED
-
-
-def _record_attendance(*, measure, **arguments):
-    return services.record_attendance(**arguments)
-
-
-@dataclass(frozen=True)
-class Action:
-    """One thing recorded on a measure: who may (a Capabilities rule), when it applies,
-    the form that parses it and the service that writes it."""
-
-    form: type
-    service: Any
-    permitted: Any
-    applies: Any
-    done: Any
-    anchor: str
-    form_options: Any = field(default=lambda allowed: {})
-
-
-ACTIONS = {
-    "enrol": Action(
-        forms.EnrolForm,
-        services.enrol_in_course,
-        Capabilities.may_manage_measure,
-        lambda m: m.is_course and _measure_is_open(m),
-        _("The enrolment is saved."),
-        "pamelding",
-    ),
-    "accept_terms": Action(
-        forms.AcceptTermsForm,
-        services.accept_course_terms,
-        Capabilities.may_accept_terms,
-        lambda m: m.is_course and m.enrolled_on and not m.terms_accepted_at and _measure_is_open(m),
-        _("You have accepted the course terms."),
-        "vilkar",
-    ),
-    "attendance": Action(
-        forms.AttendanceForm,
-        _record_attendance,
-        Capabilities.may_manage_measure,
-        lambda m: m.is_course and m.course.meeting_count and _measure_is_open(m),
-        _("The attendance is recorded."),
-        "oppmote",
-    ),
-    "completion": Action(
-        forms.CompletionForm,
-        services.record_course_completion,
-        Capabilities.may_manage_measure,
-        lambda m: m.is_course and not m.course.meeting_count and _measure_is_open(m),
-        _("The completion date is recorded."),
-        "fullfort",
-    ),
-    "arrange": Action(
-        forms.ArrangeSupervisionForm,
-        services.arrange_supervision,
-        Capabilities.may_manage_measure,
-        lambda m: not m.is_course and _measure_is_open(m),
-        _("The supervision arrangement is saved."),
-        "avtale",
-    ),
-    "session": Action(
-        forms.SessionForm,
-        services.record_supervision_session,
-        Capabilities.may_log_supervision,
-        lambda m: not m.is_course and _measure_is_open(m),
-        _("The session is recorded."),
-        "ny-time",
-    ),
-    "report": Action(
-        forms.ReportForm,
-        services.submit_supervision_report,
-        Capabilities.may_log_supervision,
-        lambda m: not m.is_course and _measure_is_open(m),
-        _("The final report is submitted."),
-        "rapport",
-    ),
-    "document": Action(
-        forms.DocumentForm,
-        services.add_measure_document,
-        Capabilities.may_add_measure_document,
-        lambda m: True,
-        _("The document is uploaded."),
-        "nytt-dokument",
-        lambda allowed: {"reports_only": not allowed(Capabilities.may_manage_measure)},
-    ),
-}
-
-
-# Each action on a measure is logged as itself, a member of the access log's one vocabulary
-# (audit.actions), never a code built from a string; tests/audit/test_access_labels.py fails
-# when an action here has no entry.
-LOGGED_AS = {
-    "enrol": audit.Action.MEASURE_ENROL,
-    "accept_terms": audit.Action.MEASURE_ACCEPT_TERMS,
-    "attendance": audit.Action.MEASURE_ATTENDANCE,
-    "completion": audit.Action.MEASURE_COMPLETION,
-    "arrange": audit.Action.MEASURE_ARRANGE,
-    "session": audit.Action.MEASURE_SESSION,
-    "report": audit.Action.MEASURE_REPORT,
-    "document": audit.Action.MEASURE_DOCUMENT,
-}
 
 
 def _visible_measure(request, pk, measure_pk, action):
@@ -159,20 +50,20 @@ def _visible_measure(request, pk, measure_pk, action):
 
 
 def _rules(capabilities, order, measure):
-    """``allowed(rule)``: a Capabilities rule's answer for this user and measure, asked once
-    (may_invite_supervisor asks about the supervisor's login)."""
+    """``allowed(who)``: the answer to a who-token of the measure's actions
+    (courses.actions.Who) for this user and measure, asked once."""
     answers = {}
 
-    def allowed(rule):
-        if rule not in answers:
-            answers[rule] = rule(capabilities, order, measure)
-        return answers[rule]
+    def allowed(who):
+        if who not in answers:
+            answers[who] = capabilities.may_act_on_measure(who, order, measure)
+        return answers[who]
 
     return allowed
 
 
 def _form(name, allowed, measure, data=None, files=None, meeting=None):
-    action = ACTIONS[name]
+    action = MEASURE_ACTIONS[name]
     prefix = f"meeting-{meeting.number}" if meeting else name
     options = {"meeting": meeting} if meeting else {}
     options.update(action.form_options(allowed))
@@ -186,11 +77,11 @@ def _offered_forms(allowed, order, measure, bound):
         return {}, [(meeting, None) for meeting in measure.meetings.all()]
     offered = {
         name: bound.get(name) or _form(name, allowed, measure)
-        for name, action in ACTIONS.items()
-        if name != "attendance" and action.applies(measure) and allowed(action.permitted)
+        for name, action in MEASURE_ACTIONS.items()
+        if not action.per_meeting and action.applies(measure) and allowed(action.who)
     }
-    attendance = ACTIONS["attendance"]
-    may_record = attendance.applies(measure) and allowed(attendance.permitted)
+    attendance = MEASURE_ACTIONS["attendance"]
+    may_record = attendance.applies(measure) and allowed(attendance.who)
     return offered, [
         (meeting, _attendance_form(allowed, measure, meeting, bound) if may_record else None)
         for meeting in measure.meetings.all()
@@ -228,9 +119,9 @@ def _supervisor_login(request, order, measure, allowed, bound):
     """For the municipality that named the supervisor: their login, how they log in, the
     state of their invitation and (while it has never been used) the form to send one."""
     login = measure.supervisor.user if measure.supervisor_id else None
-    if login is None or not allowed(Capabilities.may_manage_measure):
+    if login is None or not allowed(Who.MUNICIPALITY):
         return None
-    invitable = allowed(Capabilities.may_invite_supervisor)
+    invitable = request.capabilities.may_invite_supervisor(order, measure)
     form = None
     if invitable:
         form = bound.get("invite") or forms.SupervisorInvitationForm(
@@ -287,7 +178,8 @@ def measure_detail(request, pk, measure_pk):
 @login_required
 def measure_action(request, pk, measure_pk, action, meeting_pk=None):
     """POST one action on the measure; on errors the measure page shows the form again."""
-    order, measure = _visible_measure(request, pk, measure_pk, LOGGED_AS[action])
+    row = MEASURE_ACTIONS[action]
+    order, measure = _visible_measure(request, pk, measure_pk, row.logged_as)
     back = redirect("orders:measure_detail", pk=order.pk, measure_pk=measure.pk)
     meeting = None
     if meeting_pk is not None:
@@ -295,7 +187,7 @@ def measure_action(request, pk, measure_pk, action, meeting_pk=None):
         meeting = probed(
             request,
             order,
-            LOGGED_AS[action],
+            row.logged_as,
             f"meeting:{meeting_pk}",
             lambda _order, pk: get_object_or_404(measure.meetings.all(), pk=pk),
             meeting_pk,
@@ -306,16 +198,18 @@ def measure_action(request, pk, measure_pk, action, meeting_pk=None):
         messages.warning(request, CLOSED_MESSAGE)
         return back
     allowed = _rules(request.capabilities, order, measure)
-    if not allowed(ACTIONS[action].permitted):
-        log_access(request, LOGGED_AS[action], measure, order=order, outcome="refused")
+    if not allowed(row.who):
+        log_access(request, row.logged_as, measure, order=order, outcome="refused")
         raise PermissionDenied
-    if not ACTIONS[action].applies(measure):
+    if not row.applies(measure):
         messages.warning(request, NOT_OPEN_MESSAGE)
         return back
     form = _form(action, allowed, measure, request.POST, request.FILES, meeting)
     if form.is_valid():
         try:
-            ACTIONS[action].service(measure=measure, acting_user=request.user, **form.arguments())
+            services.act_on_measure(
+                action=action, measure=measure, acting_user=request.user, **form.arguments()
+            )
         except services.StepNotOpen:
             messages.warning(request, CLOSED_MESSAGE)
             return back
@@ -327,7 +221,7 @@ def measure_action(request, pk, measure_pk, action, meeting_pk=None):
         except ValidationError as error:
             form_errors_from(error, form)
         else:
-            messages.success(request, ACTIONS[action].done)
+            messages.success(request, row.done)
             # Asked of the database again: the action may have just ended the access.
             now = Capabilities.of(request.user)
             if not selectors.measures_shown_to(now, order).filter(pk=measure.pk).exists():

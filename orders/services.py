@@ -23,6 +23,7 @@ from viewflow.workflow.status import STATUS
 
 import audit
 from courses import services as course_services
+from courses.actions import MEASURE_ACTIONS
 from courses.models import Measure
 from municipalities import bounds
 from municipalities.appointments import ensure_login
@@ -480,9 +481,18 @@ def decide_appeal(*, appeal, acting_user, outcome, decided_by, decided_on: date,
 # --- measures: the work between planning and confirmation -------------------------------
 
 
-def _measure_action(check, measure, acting_user, action, **arguments):
-    """Run a courses service on ``measure`` if ``check`` (a Capabilities rule, asked of the
-    user's grants as they are now) allows it and the order is open. The order is locked so a closing step and a measure change serialise."""
+def act_on_measure(*, action, measure, acting_user, **arguments):
+    """Record the measure action named ``action`` (a row of courses.actions) with the
+    arguments its form gave. Files stored on the way are removed again if it fails."""
+    row = MEASURE_ACTIONS[action]
+    with course_services.evidence_kept_only_if_recorded():
+        return _measure_action(row, measure, acting_user, **arguments)
+
+
+def _measure_action(row, measure, acting_user, **arguments):
+    """Run the row's courses service on ``measure`` if the row's who-token, asked of the
+    user's grants as they are now, allows it and the order is open. The order is locked so a
+    closing step and a measure change serialise."""
     with OrderFlow.lock(measure.order_id):
         order = Order.objects.select_related("municipality", "health_personnel").get(
             pk=measure.order_id
@@ -490,9 +500,9 @@ def _measure_action(check, measure, acting_user, action, **arguments):
         measure = order.measures.select_related("course", "supervisor").get(pk=measure.pk)
         if access.is_closed(order):
             raise StepNotOpen
-        if not check(Capabilities.of(acting_user), order, measure):
+        if not Capabilities.of(acting_user).may_act_on_measure(row.who, order, measure):
             raise PermissionDenied
-        result = action(measure=measure, acting_user=acting_user, **arguments)
+        result = row.write(measure=measure, acting_user=acting_user, **arguments)
         # A session, the report or a changed agreement may complete the supervision (its
         # supervisor's access ends) or open it again.
         measure = order.measures.select_related("supervisor", "course").get(pk=measure.pk)
@@ -502,87 +512,54 @@ def _measure_action(check, measure, acting_user, action, **arguments):
         return result
 
 
+# The measure actions by name, for the tests and the demo.
+
+
 def enrol_in_course(*, measure, acting_user, **details):
-    return _measure_action(
-        Capabilities.may_manage_measure, measure, acting_user, course_services.enrol, **details
-    )
+    return act_on_measure(action="enrol", measure=measure, acting_user=acting_user, **details)
 
 
 def accept_course_terms(*, measure, acting_user):
-    return _measure_action(
-        Capabilities.may_accept_terms, measure, acting_user, course_services.accept_terms
+    return act_on_measure(action="accept_terms", measure=measure, acting_user=acting_user)
+
+
+def record_attendance(*, meeting, acting_user, **details):
+    return act_on_measure(
+        action="attendance",
+        measure=meeting.measure,
+        meeting=meeting,
+        acting_user=acting_user,
+        **details,
     )
 
 
-def record_attendance(*, meeting, acting_user, attendance, absence_reason="", submission_key=None):
-    def action(*, measure, acting_user):
-        return course_services.record_attendance(
-            meeting=measure.meetings.get(pk=meeting.pk),
-            acting_user=acting_user,
-            attendance=attendance,
-            absence_reason=absence_reason,
-            submission_key=submission_key,
-        )
-
-    return _measure_action(Capabilities.may_manage_measure, meeting.measure, acting_user, action)
-
-
 def record_course_completion(*, measure, acting_user, completed_on):
-    return _measure_action(
-        Capabilities.may_manage_measure,
-        measure,
-        acting_user,
-        course_services.record_course_completion,
-        completed_on=completed_on,
+    return act_on_measure(
+        action="completion", measure=measure, acting_user=acting_user, completed_on=completed_on
     )
 
 
 def arrange_supervision(*, measure, acting_user, **details):
-    return _measure_action(
-        Capabilities.may_manage_measure,
-        measure,
-        acting_user,
-        course_services.arrange_supervision,
-        **details,
-    )
+    return act_on_measure(action="arrange", measure=measure, acting_user=acting_user, **details)
 
 
 def record_supervision_session(*, measure, acting_user, **details):
-    return _measure_action(
-        Capabilities.may_log_supervision,
-        measure,
-        acting_user,
-        course_services.record_session,
-        **details,
-    )
+    return act_on_measure(action="session", measure=measure, acting_user=acting_user, **details)
 
 
 def submit_supervision_report(*, measure, acting_user, report):
-    return _measure_action(
-        Capabilities.may_log_supervision,
-        measure,
-        acting_user,
-        course_services.submit_report,
-        report=report,
+    return act_on_measure(action="report", measure=measure, acting_user=acting_user, report=report)
+
+
+def add_measure_document(*, measure, acting_user, uploaded_file, kind, **details):
+    return act_on_measure(
+        action="document",
+        measure=measure,
+        acting_user=acting_user,
+        uploaded_file=uploaded_file,
+        kind=kind,
+        **details,
     )
-
-
-def add_measure_document(
-    *, measure, acting_user, uploaded_file, kind, supersedes=None, submission_key=None
-):
-    def action(*, measure, acting_user):
-        return course_services.store_evidence(
-            order=measure.order,
-            measure=measure,
-            uploaded_file=uploaded_file,
-            kind=kind,
-            supersedes=supersedes,
-            acting_user=acting_user,
-            submission_key=submission_key,
-        )
-
-    with course_services.evidence_kept_only_if_recorded():
-        return _measure_action(Capabilities.may_add_measure_document, measure, acting_user, action)
 
 
 def mark_notifications_read(*, acting_user, pk=None) -> int:

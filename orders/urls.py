@@ -1,5 +1,7 @@
 from django.urls import path
 
+from courses.actions import MEASURE_ACTIONS
+
 from . import measure_views, notification_views, views
 
 app_name = "orders"
@@ -28,22 +30,15 @@ urlpatterns = [
         measure_views.measure_detail,
         name="measure_detail",
     ),
+    # One address per measure action, from its row (courses.actions).
     *[
         path(
-            f"saker/<id:pk>/tiltak/<id:measure_pk>/{segment}/",
+            f"saker/<id:pk>/tiltak/<id:measure_pk>/{action.segment}/",
             measure_views.measure_action,
-            {"action": action},
-            name=f"measure_{action}",
+            {"action": action.name},
+            name=f"measure_{action.name}",
         )
-        for segment, action in [
-            ("pamelding", "enrol"),
-            ("vilkar", "accept_terms"),
-            ("fullfort", "completion"),
-            ("veiledningsavtale", "arrange"),
-            ("timer", "session"),
-            ("rapport", "report"),
-            ("dokumenter", "document"),
-        ]
+        for action in MEASURE_ACTIONS.values()
     ],
     *[
         path(
@@ -57,10 +52,4 @@ urlpatterns = [
             ("veileder-invitasjon/trekk-tilbake", "revoke_invitation"),
         ]
     ],
-    path(
-        "saker/<id:pk>/tiltak/<id:measure_pk>/moter/<id:meeting_pk>/",
-        measure_views.measure_action,
-        {"action": "attendance"},
-        name="measure_attendance",
-    ),
 ]

@@ -34,7 +34,7 @@ from tests.probe_world import body_from, changed, client_as, row_counts
 
 FORM_MODULES = [
     "orders.forms",
-    "orders.measure_forms",
+    "courses.measure_forms",
     "web.audit_forms",
     "web.forms",
     "courses.forms",
@@ -66,20 +66,20 @@ FORM_KWARGS = {
     "orders.forms.CaseListFilterForm": lambda w: {},
     "web.forms.MunicipalitySearchForm": lambda w: {},
     "web.forms.PersonnelLookupForm": lambda w: {},
-    "orders.measure_forms.SubmittedOnce": lambda w: {},
-    "orders.measure_forms.MeasureForm": lambda w: {"measure": w.A.course_measure},
-    "orders.measure_forms.EnrolForm": lambda w: {"measure": w.A.course_measure},
-    "orders.measure_forms.AcceptTermsForm": lambda w: {"measure": w.A.course_measure},
-    "orders.measure_forms.AttendanceForm": lambda w: {
+    "courses.measure_forms.SubmittedOnce": lambda w: {},
+    "courses.measure_forms.MeasureForm": lambda w: {"measure": w.A.course_measure},
+    "courses.measure_forms.EnrolForm": lambda w: {"measure": w.A.course_measure},
+    "courses.measure_forms.AcceptTermsForm": lambda w: {"measure": w.A.course_measure},
+    "courses.measure_forms.AttendanceForm": lambda w: {
         "measure": w.A.course_measure,
         "meeting": w.A.meeting,
     },
-    "orders.measure_forms.CompletionForm": lambda w: {"measure": w.A.course_measure},
-    "orders.measure_forms.ArrangeSupervisionForm": lambda w: {"measure": w.A.supervision_measure},
-    "orders.measure_forms.SessionForm": lambda w: {"measure": w.A.supervision_measure},
-    "orders.measure_forms.ReportForm": lambda w: {"measure": w.A.supervision_measure},
-    "orders.measure_forms.DocumentForm": lambda w: {"measure": w.A.course_measure},
-    "orders.measure_forms.SupervisorInvitationForm": lambda w: {},
+    "courses.measure_forms.CompletionForm": lambda w: {"measure": w.A.course_measure},
+    "courses.measure_forms.ArrangeSupervisionForm": lambda w: {"measure": w.A.supervision_measure},
+    "courses.measure_forms.SessionForm": lambda w: {"measure": w.A.supervision_measure},
+    "courses.measure_forms.ReportForm": lambda w: {"measure": w.A.supervision_measure},
+    "courses.measure_forms.DocumentForm": lambda w: {"measure": w.A.course_measure},
+    "courses.measure_forms.SupervisorInvitationForm": lambda w: {},
     "web.audit_forms.AuditSearchForm": lambda w: {"actions": list(Action.values)},
     "courses.forms.CatalogFilterForm": lambda w: {},
     "courses.forms.CourseForm": lambda w: {},
@@ -98,6 +98,7 @@ FORM_KWARGS = {
     },
     "courses.admin.CourseAdminForm": lambda w: {"request": _operator_request()},
 }
+
 
 def _operator_request():
     """A request of an operator (a superuser), as the admin gives its service forms."""
@@ -319,9 +320,7 @@ WRITE_ENDPOINTS = [
     Endpoint("decide_appeal", "caseworker", lambda w: _case(w, f"klage/{w.A.appeal.pk}/")),
     Endpoint("withdraw_order", "caseworker", lambda w: _case(w, "trekk-tilbake/")),
     Endpoint("confirm_completion", "leader", lambda w: _case(w, f"steg/{w.A.task.pk}/")),
-    Endpoint(
-        "measure_enrol", "leader", lambda w: _measure(w, w.A.course_measure, "pamelding/")
-    ),
+    Endpoint("measure_enrol", "leader", lambda w: _measure(w, w.A.course_measure, "pamelding/")),
     Endpoint(
         "measure_attendance",
         "leader",
@@ -388,8 +387,7 @@ def multipart(pairs) -> tuple[bytes, str]:
             value.seek(0)
             content = value.read()
             out.append(
-                f'{head}; filename="{value.name}"\r\nContent-Type: {value.content_type}\r\n\r\n'
-                .encode()
+                f'{head}; filename="{value.name}"\r\nContent-Type: {value.content_type}\r\n\r\n'.encode()
                 + content
                 + b"\r\n"
             )

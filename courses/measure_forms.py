@@ -1,5 +1,6 @@
-"""Forms for the measure page: one small form per action. Each knows the measure it acts on
-and gives the service its keyword arguments through ``arguments()``."""
+"""Forms for the measure page: one small form per measure action (courses.actions). Each
+knows the measure it acts on and gives the service its keyword arguments through
+``arguments()``."""
 
 import uuid
 
@@ -8,9 +9,10 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
-from courses.models import CourseMeeting, EvidenceDocument, SupervisionSession
-from courses.validators import evidence_content_type
 from municipalities import bounds
+
+from .models import CourseMeeting, EvidenceDocument, SupervisionSession
+from .validators import evidence_content_type
 
 
 class MeasureForm(forms.Form):
@@ -36,7 +38,6 @@ class SubmittedOnce(forms.Form):
             return uuid.UUID(self.cleaned_data["submission_key"])
         except (TypeError, ValueError, AttributeError):
             return None
-
 
 
 class EnrolForm(MeasureForm):
