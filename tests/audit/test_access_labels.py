@@ -324,7 +324,7 @@ def test_the_search_page_the_timeline_and_innsyn_say_the_same_for_every_action(
     """Every action, shown and refused, on one case: the security officer's search page, the
     case timeline and the GP's innsyn page (reads only) each say what was done in the words of
     audit.actions, and the same words for the same event."""
-    capacity = access.capacity_on(world.leader, order)
+    capacity = access.Capabilities.of(world.leader).capacity_on(order)
     expected = {}
     with translation.override("nb"):
         for n, (action, outcome) in enumerate(
