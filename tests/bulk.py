@@ -8,14 +8,23 @@ measures and next deadline are the template's, each copy with a case number of i
 carry no notices, no change history beyond their creation, and none of viewflow's
 task-to-task links, so a test that takes a further step on an order uses the services, not a
 copy. The next deadline is computed by the application's own code (orders.deadlines.refresh),
-as after any save."""
+as after any save.
+
+Many access events likewise: copies of events written through audit.record, appended as real
+links of the hash chain (so ``verify_audit`` finds it whole), in one insert instead of a
+locked round trip and a capacity look-up per event."""
 
 import copy
 from datetime import timedelta
 
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
 from viewflow.workflow.models import Process, Task
 
+from audit import chain
 from audit.actor import acting_as
+from audit.models import AccessEvent, ChainHead
 from courses.models import Measure
 from orders import deadlines
 from orders.models import Order
@@ -62,3 +71,40 @@ def copy_orders(templates, count, *, start, deadline=None):
     for order in copies:
         deadlines.refresh(order.pk)
     return copies
+
+
+# What a copied event takes from its template: all but its place in the chain and its time.
+_CHAIN_FIELDS = {"id", "sequence", "at", "previous_hash", "hash"}
+
+
+def more_events_like(templates, count):
+    """``count`` access events with the content of ``templates`` (events audit.record wrote)
+    in turn, appended as the next links of the chain as audit.chain.append writes each one:
+    the head's sequence moved on first (taking its lock), each event linked to the one before
+    and hashed, then the head moved to the last one's hash."""
+    content = [
+        {f.attname: getattr(t, f.attname) for f in AccessEvent._meta.concrete_fields}
+        for t in templates
+    ]
+    for fields in content:
+        for name in _CHAIN_FIELDS:
+            fields.pop(name)
+    with transaction.atomic():
+        ChainHead.objects.get_or_create(pk=1)
+        ChainHead.objects.filter(pk=1).update(sequence=F("sequence") + count)
+        head = ChainHead.objects.get(pk=1)
+        sequence, previous = head.sequence - count, head.hash
+        events = []
+        for i in range(count):
+            sequence += 1
+            event = AccessEvent(
+                sequence=sequence,
+                at=timezone.now(),
+                previous_hash=previous,
+                **content[i % len(content)],
+            )
+            event.hash = previous = chain.hash_of(event)
+            events.append(event)
+        AccessEvent.objects.bulk_create(events)
+        ChainHead.objects.filter(pk=1).update(hash=previous)
+    return events

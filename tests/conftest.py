@@ -49,6 +49,12 @@ class World:
 
 @pytest.fixture
 def world(db):
+    return make_world()
+
+
+def make_world():
+    """The world's rows, for a fixture of a wider scope that builds it once (its own
+    transaction around it, as tests/orders/test_query_counts.py's case-page world has)."""
     authority = factories.AuthorityFactory(name="Statsforvalteren i Vestland")
     other_authority = factories.AuthorityFactory(name="Statsforvalteren i Trøndelag")
     municipality = factories.MunicipalityFactory(number="4601", name="Bergen", authority=authority)

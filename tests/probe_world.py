@@ -7,6 +7,7 @@ Also the module-scoped database fixture both modules share, and the row snapshot
 whether a request wrote anything. Not a test module itself.
 """
 
+import contextlib
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -192,7 +193,9 @@ def _side(name, authority, municipality, course):
         )
     )
     newcomer = appointments.new_login(
-        username=f"ny.{tag}", first_name="Ny", last_name=f"Saksbehandler {name}",
+        username=f"ny.{tag}",
+        first_name="Ny",
+        last_name=f"Saksbehandler {name}",
         email=f"ny.{tag}@test.invalid",
     )
     appointments.appoint(
@@ -246,21 +249,18 @@ def build_world() -> ProbeWorld:
         ).user,
         "supervisor": a.supervisor.user,
         "stand_in": stand_in,
-        "deactivated": factories.caseworker_for(
-            a.authority, username="sluttet.a", is_active=False
-        ),
+        "deactivated": factories.caseworker_for(a.authority, username="sluttet.a", is_active=False),
         "anonymous": None,
     }
     assert world.users["supervisor"] is not None, "planning gives the supervisor a login"
     return world
 
 
-@pytest.fixture(scope="module")
-def probe_world(django_db_setup, django_db_blocker, tmp_path_factory):
-    """The world, built once per module inside a transaction that is rolled back at the end.
-    Each test's own ``db`` transaction nests inside it as a savepoint. Tests using it must ask
-    for ``db`` too: pytest-django runs tests without it after the ones that flush the database
-    (and the catalog seeded by migrations with it)."""
+@contextlib.contextmanager
+def rolled_back(django_db_blocker, tmp_path_factory):
+    """Database access for a fixture wider than a test, inside a transaction rolled back when
+    the block ends (documents under a root of their own, passwords hashed as cheaply as in the
+    tests). Each test's own ``db`` transaction nests inside it as a savepoint."""
     with (
         django_db_blocker.unblock(),
         override_settings(
@@ -271,10 +271,19 @@ def probe_world(django_db_setup, django_db_blocker, tmp_path_factory):
         atomic = transaction.atomic()
         atomic.__enter__()
         try:
-            yield build_world()
+            yield
         finally:
             transaction.set_rollback(True)
             atomic.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="module")
+def probe_world(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The world, built once per module inside a transaction that is rolled back at the end.
+    Tests using it must ask for ``db`` too: pytest-django runs tests without it after the ones
+    that flush the database (and the catalog seeded by migrations with it)."""
+    with rolled_back(django_db_blocker, tmp_path_factory):
+        yield build_world()
 
 
 # ------------------------------------------------------------------------- plausible bodies

@@ -14,6 +14,7 @@ from django.db import connection
 import audit
 from audit import chain
 from audit.models import AccessEvent, ChainHead
+from tests import bulk
 
 from .helpers import (
     audit_store_refusing_writes,
@@ -104,6 +105,29 @@ def test_events_are_numbered_in_order_and_each_links_to_the_one_before():
     assert (head.sequence, head.hash) == (4, events[-1].hash)
     report = chain.verify()
     assert (report.checked, report.head_hash, report.broken) == (4, events[-1].hash, None)
+
+
+@pytest.mark.django_db
+def test_events_copied_in_bulk_are_further_links_of_the_same_chain(world):
+    """tests/bulk.py's copies of written events, for the tests that need hundreds: the
+    chain stays whole, the head follows, and an event written after them links on."""
+    written = record_events(2)
+    copies = bulk.more_events_like(written, 5)
+    after = audit.record(action=audit.Action.VIEW_CASE, target="order:9", user=world.leader)
+
+    stored = list(AccessEvent.objects.order_by("sequence"))
+    assert [e.sequence for e in stored] == list(range(1, 9))
+    assert [e.previous_hash for e in stored] == ["", *(e.hash for e in stored[:-1])]
+    assert [e.hash for e in stored[2:7]] == [e.hash for e in copies]
+    assert all(e.hash == chain.hash_of(e) for e in stored)
+    content = ("action", "target_type", "target_id", "detail", "user_id", "case_id", "role")
+    for i, copied in enumerate(stored[2:7]):
+        template = written[i % 2]
+        assert [getattr(copied, n) for n in content] == [getattr(template, n) for n in content]
+    head = ChainHead.objects.get(pk=1)
+    assert (head.sequence, head.hash) == (8, after.hash)
+    report = chain.verify()
+    assert (report.checked, report.head_hash, report.broken) == (8, after.hash, None)
 
 
 @pytest.mark.django_db

@@ -14,9 +14,11 @@ from viewflow.workflow.status import PROCESS
 
 import audit
 from orders import access, selectors, services
-from orders.models import Appeal, Review
+from orders.models import Appeal, Order, Review
 from tests import bulk, factories
+from tests.conftest import make_world
 from tests.orders import lifecycle
+from tests.probe_world import rolled_back
 
 # LARGE spans three pages: enough for a query per row to show. The SMALL orders are issued
 # (and advanced) through the services; the rest are copies of them written in bulk
@@ -324,100 +326,120 @@ def _rich_case(world, number, n):
     return order
 
 
-@pytest.fixture
-def lean_and_rich(world):
-    return _rich_case(world, 1, 1), _rich_case(world, 2, 8)
+@pytest.fixture(scope="class")
+def _lean_and_rich_world(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The two cases (and their world), built once for the class of tests that read them:
+    through the services they take a leader's and a caseworker's whole rounds, many seconds
+    each. Inside a transaction rolled back when the class is done; each test's own ``db``
+    transaction nests inside it as a savepoint, so what a test writes (the confirm-step test
+    signs both off) is gone before the next one starts. Class-scoped, not module-scoped: the
+    module's other tests build a world of their own with the same names."""
+    with rolled_back(django_db_blocker, tmp_path_factory):
+        world = make_world()
+        yield world, _rich_case(world, 1, 1).pk, _rich_case(world, 2, 8).pk
 
 
-@pytest.mark.parametrize(
-    "viewer,params",
-    [
-        ("caseworker", {}),
-        ("leader", {}),
-        ("gp_user", {}),
-        ("caseworker", {"vis": ["decision", "document"]}),
-    ],
-    ids=["caseworker", "leader", "gp", "caseworker-filtered-timeline"],
-)
-def test_case_page_runs_a_fixed_number_of_queries(
-    world, lean_and_rich, client_for, django_assert_max_num_queries, viewer, params
-):
-    lean, rich = lean_and_rich
-    client = client_for(getattr(world, viewer))
-    client.get(f"/saker/{lean.pk}/")
-    small, response = count_queries(client, f"/saker/{lean.pk}/", **params)
-    assert len(response.context["measures"]) == 1
+@pytest.mark.usefixtures("db")
+class TestCasePageWithOneAndEightOfEverything:
+    @pytest.fixture
+    def world(self, _lean_and_rich_world):
+        return _lean_and_rich_world[0]
 
-    with django_assert_max_num_queries(small):
-        response = client.get(f"/saker/{rich.pk}/", params)
-    assert response.status_code == 200
-    assert len(response.context["measures"]) == 8
-    assert len(response.context["documents"]) == 9
-    assert len(response.context["timeline"]) > 8 * 5
+    @pytest.fixture
+    def lean_and_rich(self, _lean_and_rich_world):
+        """Fresh instances for each test: one test's changes to them stay its own."""
+        _world, lean, rich = _lean_and_rich_world
+        return Order.objects.get(pk=lean), Order.objects.get(pk=rich)
 
-    MEASURED[f"case page as {viewer} {params or ''}".strip()] = {
-        "1 measure": small,
-        "8 measures": count_queries(client, f"/saker/{rich.pk}/", **params)[0],
-    }
+    @pytest.mark.parametrize(
+        "viewer,params",
+        [
+            ("caseworker", {}),
+            ("leader", {}),
+            ("gp_user", {}),
+            ("caseworker", {"vis": ["decision", "document"]}),
+        ],
+        ids=["caseworker", "leader", "gp", "caseworker-filtered-timeline"],
+    )
+    def test_case_page_runs_a_fixed_number_of_queries(
+        self, world, lean_and_rich, client_for, django_assert_max_num_queries, viewer, params
+    ):
+        lean, rich = lean_and_rich
+        client = client_for(getattr(world, viewer))
+        client.get(f"/saker/{lean.pk}/")
+        small, response = count_queries(client, f"/saker/{lean.pk}/", **params)
+        assert len(response.context["measures"]) == 1
 
+        with django_assert_max_num_queries(small):
+            response = client.get(f"/saker/{rich.pk}/", params)
+        assert response.status_code == 200
+        assert len(response.context["measures"]) == 8
+        assert len(response.context["documents"]) == 9
+        assert len(response.context["timeline"]) > 8 * 5
 
-def test_sign_off_step_page_runs_a_fixed_number_of_queries(
-    world, lean_and_rich, client_for, django_assert_max_num_queries
-):
-    lean, rich = lean_and_rich
-    client = client_for(world.caseworker)
-    urls = {
-        order: f"/saker/{order.pk}/steg/{lifecycle.open_task(order, 'sign_off').pk}/"
-        for order in (lean, rich)
-    }
-    client.get(urls[lean])
-    small, _ = count_queries(client, urls[lean])
-    with django_assert_max_num_queries(small):
-        assert client.get(urls[rich]).status_code == 200
-    MEASURED["sign-off step page"] = {
-        "1 measure": small,
-        "8 measures": count_queries(client, urls[rich])[0],
-    }
+        MEASURED[f"case page as {viewer} {params or ''}".strip()] = {
+            "1 measure": small,
+            "8 measures": count_queries(client, f"/saker/{rich.pk}/", **params)[0],
+        }
 
+    def test_sign_off_step_page_runs_a_fixed_number_of_queries(
+        self, world, lean_and_rich, client_for, django_assert_max_num_queries
+    ):
+        lean, rich = lean_and_rich
+        client = client_for(world.caseworker)
+        urls = {
+            order: f"/saker/{order.pk}/steg/{lifecycle.open_task(order, 'sign_off').pk}/"
+            for order in (lean, rich)
+        }
+        client.get(urls[lean])
+        small, _ = count_queries(client, urls[lean])
+        with django_assert_max_num_queries(small):
+            assert client.get(urls[rich]).status_code == 200
+        MEASURED["sign-off step page"] = {
+            "1 measure": small,
+            "8 measures": count_queries(client, urls[rich])[0],
+        }
 
-def test_confirm_step_page_runs_a_fixed_number_of_queries(
-    world, lean_and_rich, client_for, django_assert_max_num_queries
-):
-    lean, rich = lean_and_rich
-    for order in (lean, rich):
-        lifecycle.sign_off(order, world.caseworker, outcome=Review.Outcome.RETURNED, reason="Igjen")
-    client = client_for(world.leader)
-    urls = {
-        order: f"/saker/{order.pk}/steg/{lifecycle.open_task(order, 'confirm_completion').pk}/"
-        for order in (lean, rich)
-    }
-    client.get(urls[lean])
-    small, _ = count_queries(client, urls[lean])
-    with django_assert_max_num_queries(small):
-        assert client.get(urls[rich]).status_code == 200
-    MEASURED["confirm-completion step page"] = {
-        "1 measure": small,
-        "8 measures": count_queries(client, urls[rich])[0],
-    }
+    def test_confirm_step_page_runs_a_fixed_number_of_queries(
+        self, world, lean_and_rich, client_for, django_assert_max_num_queries
+    ):
+        lean, rich = lean_and_rich
+        for order in (lean, rich):
+            lifecycle.sign_off(
+                order, world.caseworker, outcome=Review.Outcome.RETURNED, reason="Igjen"
+            )
+        client = client_for(world.leader)
+        urls = {
+            order: f"/saker/{order.pk}/steg/{lifecycle.open_task(order, 'confirm_completion').pk}/"
+            for order in (lean, rich)
+        }
+        client.get(urls[lean])
+        small, _ = count_queries(client, urls[lean])
+        with django_assert_max_num_queries(small):
+            assert client.get(urls[rich]).status_code == 200
+        MEASURED["confirm-completion step page"] = {
+            "1 measure": small,
+            "8 measures": count_queries(client, urls[rich])[0],
+        }
 
-
-def test_rich_case_is_still_open_and_signable(world, lean_and_rich):
-    """Guards the fixture: both cases really are at sign-off, with one appeal pending."""
-    for order in lean_and_rich:
-        order = order.__class__.objects.get(pk=order.pk)
-        assert order.status == PROCESS.NEW
-        assert lifecycle.open_task(order, "sign_off")
-        assert order.appeals.filter(outcome=Appeal.Outcome.PENDING).count() == 1
+    def test_rich_case_is_still_open_and_signable(self, world, lean_and_rich):
+        """Guards the fixture: both cases really are at sign-off, with one appeal pending."""
+        for order in lean_and_rich:
+            order = order.__class__.objects.get(pk=order.pk)
+            assert order.status == PROCESS.NEW
+            assert lifecycle.open_task(order, "sign_off")
+            assert order.appeals.filter(outcome=Appeal.Outcome.PENDING).count() == 1
 
 
 # --- the case timeline and "who has seen my case" ---------------------------------------
 
 
 def _reads(world, order, count):
-    """``count`` openings of ``order`` in the access log, by the people who see it."""
+    """``count`` openings of ``order`` in the access log, by the people who see it in turn:
+    one each through audit.record, the rest copies of those as further links of the chain
+    (tests/bulk.py), since the page's queries and not the writing are measured."""
     readers = [world.leader, world.gp_user, world.caseworker]
-    for i in range(count):
-        user = readers[i % len(readers)]
+    written = [
         audit.record(
             user=user,
             action=audit.Action.VIEW_CASE,
@@ -425,6 +447,9 @@ def _reads(world, order, count):
             case=order,
             capacity=access.Capabilities.of(user).capacity_on(order),
         )
+        for user in readers[:count]
+    ]
+    bulk.more_events_like(written, count - len(written))
 
 
 TIMELINE_FEW, TIMELINE_MANY = 10, 500
