@@ -9,6 +9,7 @@ from django.utils import timezone
 from viewflow.workflow.models import Task
 
 from orders import selectors
+from orders.access import Capabilities
 from orders.models import NextDeadline, Order
 from tests import bulk, factories
 from tests.orders import lifecycle
@@ -37,7 +38,7 @@ def test_copies_are_in_the_state_of_the_order_they_copy(world, stage):
 
     copies = bulk.copy_orders([template], 3, start=500)
 
-    listed = {o.pk: o for o in selectors.orders_for_list(world.caseworker)}
+    listed = {o.pk: o for o in selectors.orders_for_list(Capabilities.of(world.caseworker))}
     template = listed[template.pk]
     assert [c.case_number for c in copies] == ["2026/500", "2026/501", "2026/502"]
     for copy in copies:
@@ -71,7 +72,7 @@ def test_copies_are_on_the_task_lists_of_those_who_act_next(world):
     leader_copies = bulk.copy_orders([at_planning], 2, start=700)
 
     def listed(user):
-        return {task.process_id for task in selectors.tasks_for(user)}
+        return {task.process_id for task in selectors.tasks_for(Capabilities.of(user))}
 
     assert listed(world.gp_user) == {at_acknowledge.pk, *(c.pk for c in gp_copies)}
     assert listed(world.leader) == {at_planning.pk, *(c.pk for c in leader_copies)}
