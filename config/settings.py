@@ -183,6 +183,11 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
 WHITENOISE_USE_FINDERS = True
+# In development mode files are looked up per request instead of listed when the middleware
+# starts: the listing walks every app's static files (viewflow ships thousands) and took
+# 60 ms for each new handler, which the test client makes per test. A server (DEVELOPMENT
+# off) serves what collectstatic wrote, listed once per worker.
+WHITENOISE_AUTOREFRESH = DEVELOPMENT
 
 # Evidence documents are private: stored under var/, never under STATIC_ROOT or a served URL.
 MEDIA_ROOT = Path(os.environ.get("PALEGG_DOCUMENT_ROOT", VAR_DIR / "documents"))
