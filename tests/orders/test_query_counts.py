@@ -3,6 +3,7 @@ list (PAGE_SIZE rows per page) nor with the number of measures, documents and hi
 case. Each test measures the small case with CaptureQueriesContext and requires the large case
 to stay within that count."""
 
+import copy
 from datetime import datetime, timedelta
 
 import pytest
@@ -327,15 +328,15 @@ def _rich_case(world, number, n):
 
 
 @pytest.fixture(scope="class")
-def _lean_and_rich_world(django_db_setup, django_db_blocker, tmp_path_factory):
-    """The two cases (and their world), built once for the class of tests that read them:
-    through the services they take a leader's and a caseworker's whole rounds, many seconds
-    each. Inside a transaction rolled back when the class is done; each test's own ``db``
-    transaction nests inside it as a savepoint, so what a test writes (the confirm-step test
-    signs both off) is gone before the next one starts. Class-scoped, not module-scoped: the
-    module's other tests build a world of their own with the same names."""
+def _lean_and_rich_world(_module_world, django_db_blocker, tmp_path_factory):
+    """The two cases (in the module's world), built once for the class of tests that read
+    them: through the services they take a leader's and a caseworker's whole rounds, many
+    seconds each. Inside a transaction rolled back when the class is done; each test's own
+    ``db`` transaction nests inside it as a savepoint, so what a test writes (the confirm-step
+    test signs both off) is gone before the next one starts. Class-scoped, not module-scoped:
+    the module's other tests must not find the two cases."""
     with rolled_back(django_db_blocker, tmp_path_factory):
-        world = make_world()
+        world = _module_world if _module_world is not None else make_world()
         yield world, _rich_case(world, 1, 1).pk, _rich_case(world, 2, 8).pk
 
 
@@ -343,7 +344,7 @@ def _lean_and_rich_world(django_db_setup, django_db_blocker, tmp_path_factory):
 class TestCasePageWithOneAndEightOfEverything:
     @pytest.fixture
     def world(self, _lean_and_rich_world):
-        return _lean_and_rich_world[0]
+        return copy.deepcopy(_lean_and_rich_world[0])
 
     @pytest.fixture
     def lean_and_rich(self, _lean_and_rich_world):
