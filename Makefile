@@ -18,10 +18,12 @@ run oidc-demo: export PALEGG_LOG_FORMAT ?= console
 # server the environment file says everything.
 backup backup-drill: export PALEGG_DEVELOPMENT := $(if $(DATABASE_URL),$(PALEGG_DEVELOPMENT),1)
 
+# --no-compile: pip would byte-compile every installed file (botocore's alone are thousands),
+# some 40 s of a fresh install; Python compiles the modules it imports when it first does.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --no-compile -e ".[dev]"
 	rm -f $(VENV)/.installed-*
 	touch $@
 
