@@ -27,7 +27,10 @@ CHROMIUM_ARGS = [
 BROWSER_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BROWSER_DIR.parents[1]
 ARTIFACTS = REPO_ROOT / "test-artifacts"
-DEFAULT_TIMEOUT_MS = 10_000
+# How long an action or an awaited answer may take before the test gives up: a bound, not a
+# speed goal. With both cores busy (the other worker, PostgreSQL, the browser) a step's POST
+# through the live server took over 10 s once in CI.
+DEFAULT_TIMEOUT_MS = 30_000
 
 
 def pytest_collection_modifyitems(config, items):
