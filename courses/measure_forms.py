@@ -18,7 +18,15 @@ from .validators import evidence_content_type
 class MeasureForm(forms.Form):
     """Base: ``measure`` in, the service's keyword arguments out."""
 
+    # What the form shows to start with: field name -> the measure's attribute (what was
+    # recorded before, so that correcting it starts from it).
+    initial_from: dict[str, str] = {}
+
     def __init__(self, *args, measure, **kwargs):
+        if self.initial_from:
+            kwargs.setdefault(
+                "initial", {f: getattr(measure, a) for f, a in self.initial_from.items()}
+            )
         super().__init__(*args, **kwargs)
         self.measure = measure
 
@@ -42,16 +50,9 @@ class SubmittedOnce(forms.Form):
 
 class EnrolForm(MeasureForm):
     enrolled_on = bounds.past_date(_("Enrolled on"))
+    initial_from = {n: n for n in ("enrolled_on", "group_name", "group_leader")}
 
     def __init__(self, *args, measure, **kwargs):
-        kwargs.setdefault(
-            "initial",
-            {
-                "enrolled_on": measure.enrolled_on,
-                "group_name": measure.group_name,
-                "group_leader": measure.group_leader,
-            },
-        )
         super().__init__(*args, measure=measure, **kwargs)
         self.meeting_count = measure.course.meeting_count
         if not self.meeting_count:
@@ -159,10 +160,7 @@ class AttendanceForm(SubmittedOnce, MeasureForm):
 
 class CompletionForm(MeasureForm):
     completed_on = bounds.past_date(_("Completed on"))
-
-    def __init__(self, *args, measure, **kwargs):
-        kwargs.setdefault("initial", {"completed_on": measure.completed_on})
-        super().__init__(*args, measure=measure, **kwargs)
+    initial_from = {"completed_on": "completed_on"}
 
 
 class ArrangeSupervisionForm(MeasureForm):
@@ -171,17 +169,7 @@ class ArrangeSupervisionForm(MeasureForm):
     )
     period_start = bounds.planned_date(_("Supervision from"))
     period_end = bounds.planned_date(_("Supervision to"))
-
-    def __init__(self, *args, measure, **kwargs):
-        kwargs.setdefault(
-            "initial",
-            {
-                "agreed_sessions": measure.agreed_sessions,
-                "period_start": measure.period_start,
-                "period_end": measure.period_end,
-            },
-        )
-        super().__init__(*args, measure=measure, **kwargs)
+    initial_from = {n: n for n in ("agreed_sessions", "period_start", "period_end")}
 
     def clean(self):
         data = super().clean()
@@ -221,10 +209,7 @@ class ReportForm(MeasureForm):
         rows=6,
         help_text=_("How the supervision went and whether its aims were reached."),
     )
-
-    def __init__(self, *args, measure, **kwargs):
-        kwargs.setdefault("initial", {"report": measure.final_report})
-        super().__init__(*args, measure=measure, **kwargs)
+    initial_from = {"report": "final_report"}
 
 
 class DocumentForm(SubmittedOnce, MeasureForm):
