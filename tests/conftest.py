@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from tests import factories
+from tests.snapshots import _forget_snapshots, is_transactional, snapshot_fixture  # noqa: F401
 
 # Two request-log lines at INFO for each of the suite's many thousand requests cost time and
 # tell a test nothing; tests/test_logs.py reads them at INFO itself. LOG_LEVEL=INFO shows them.
@@ -48,16 +49,6 @@ class World:
         return self.other_gp.user
 
 
-def _is_transactional(item) -> bool:
-    marker = item.get_closest_marker("django_db")
-    by_marker = marker is not None and (
-        marker.kwargs.get("transaction") or (marker.args and marker.args[0])
-    )
-    return bool(by_marker) or bool(
-        {"transactional_db", "live_server"} & set(getattr(item, "fixturenames", ()))
-    )
-
-
 @pytest.fixture(scope="module")
 def _module_world(request, django_db_setup, django_db_blocker, tmp_path_factory):
     """The world's rows built once per test module, inside a transaction rolled back when the
@@ -67,7 +58,7 @@ def _module_world(request, django_db_setup, django_db_blocker, tmp_path_factory)
     from tests.probe_world import rolled_back
 
     items = [i for i in request.session.items if getattr(i, "module", None) is request.module]
-    if any(_is_transactional(i) for i in items):
+    if any(is_transactional(i) for i in items):
         yield None
         return
     with rolled_back(django_db_blocker, tmp_path_factory):
@@ -121,7 +112,7 @@ def make_world():
     )
 
 
-@pytest.fixture
+@snapshot_fixture
 def order(world):
     return factories.issue_order(
         caseworker=world.caseworker, authority=world.authority, personnel=world.gp, number=1234

@@ -19,6 +19,7 @@ from orders.models import ACT_AS_CASEWORKER
 from tests import factories
 from tests.orders import lifecycle
 from tests.orders.http_flow import form_errors, open_step, plan_data, step_url
+from tests.snapshots import snapshot_fixture
 
 IP = "127.0.0.1"  # Django's test client's REMOTE_ADDR
 NOT_A_PK = 987_654
@@ -105,7 +106,7 @@ def general(user):
 # ----------------------------------------------------------------------------- the case
 
 
-@pytest.fixture
+@snapshot_fixture
 def planned(world, order):
     """The order with a course and a supervision measure planned (the supervisor, at a GP
     office, got a login from the plan) and a certificate on the course; the GP's step
@@ -426,7 +427,7 @@ def test_unknown_case_gets_404_and_one_refused_event(world, order, visit, action
     )
 
 
-@pytest.fixture
+@snapshot_fixture
 def other_case(world):
     """A Trondheim case, planned and with a document, that nobody in Bergen may see."""
     other_gp = factories.HealthPersonnelFactory(municipality=world.other_municipality)
@@ -596,7 +597,7 @@ def test_measure_action_refused_with_403_logs_one_refused_event(world, planned, 
 # ----------------------------------------------------------------------------- case actions
 
 
-@pytest.fixture
+@snapshot_fixture
 def appealed(world, planned):
     """The planned case with an appeal awaiting decision."""
     appeal = services.register_appeal(

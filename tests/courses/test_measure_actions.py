@@ -20,6 +20,7 @@ from courses.models import CourseMeeting, EvidenceDocument
 from orders import measure_views
 from orders.access import MEASURE_RULES, Capabilities
 from tests.orders.test_measure_pages import enrol_data, pdf, plan
+from tests.snapshots import snapshot_fixture
 
 TODAY = timezone.localdate
 
@@ -100,7 +101,7 @@ def test_every_who_token_is_answered_by_one_capabilities_check():
         assert getattr(Capabilities, rule.__name__) is rule, who
 
 
-@pytest.fixture
+@snapshot_fixture
 def measures(world, order):
     course, supervision, online = plan(order, world.leader, world.supervisor)
     world.supervisor.refresh_from_db()

@@ -25,6 +25,7 @@ from orders import access, services
 from orders.models import ACT_AS_CASEWORKER, VIEW_ORDER, Order, Review
 from tests import factories
 from tests.orders import lifecycle
+from tests.snapshots import snapshot_fixture
 
 OUTSIDERS = [
     pytest.param("other_leader", id="leader-of-other-municipality"),
@@ -72,7 +73,7 @@ def person(world, stand_in, viewer):
     return lookup
 
 
-@pytest.fixture
+@snapshot_fixture
 def case(world, order):
     """The order at the sign-off stage: a document on it and a pending appeal."""
     lifecycle.advance(order, world.leader, "sign_off")

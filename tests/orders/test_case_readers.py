@@ -13,6 +13,7 @@ from audit.models import AccessEvent
 from orders import access
 from tests import factories
 from tests.orders import lifecycle
+from tests.snapshots import client_for_builders, snapshot_fixture
 
 
 def said(text):
@@ -28,11 +29,12 @@ def last_sequence():
     return AccessEvent.objects.aggregate(last=Max("sequence"))["last"] or 0
 
 
-@pytest.fixture
-def read_case(world, order, client_for):
+@snapshot_fixture
+def read_case(world, order):
     """The case at sign-off, supervised by ``world.supervisor``; opened by the caseworker, the
     leader (who also downloads the document) and the supervisor (who opens their measure).
     Another case of the same municipality is read by a colleague of the caseworker."""
+    client_for = client_for_builders()
     lifecycle.plan(order, world.leader, measures=2, supervisor=world.supervisor)
     lifecycle.acknowledge(order)
     world.supervisor.refresh_from_db()

@@ -15,6 +15,7 @@ from viewflow.workflow.status import PROCESS
 from courses.models import Course, CourseMeeting, EvidenceDocument, Measure, SupervisionSession
 from orders import services
 from orders.models import CompletionConfirmation
+from tests.snapshots import client_for_builders, snapshot_fixture
 
 from . import lifecycle
 from .http_flow import (
@@ -39,10 +40,11 @@ def drive(client_for, world):
     return Driver(client_for, world)
 
 
-@pytest.fixture
-def at_confirmation(order, drive):
+@snapshot_fixture
+def at_confirmation(world, order):
     """The order planned over HTTP with a kvalitetspakke and two sessions of supervision by
     ``world.supervisor``, and accepted by the GP: confirmation is the open step."""
+    drive = Driver(client_for_builders(), world)
     measures = [course_measure(course(), days=30), supervision_measure(agreed_sessions=2)]
     for response in (drive.plan(order, measures), drive.acknowledge(order)):
         assert response.status_code == 302, form_errors(response)

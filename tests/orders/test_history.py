@@ -12,6 +12,7 @@ from viewflow.workflow.status import PROCESS
 
 from courses.models import EvidenceDocument, Measure
 from orders.models import Appeal, CompletionConfirmation, DeadlineExtension, Order, Review
+from tests.snapshots import client_for_builders, snapshot_fixture
 
 from . import lifecycle
 from .http_flow import (
@@ -36,11 +37,12 @@ def drive(client_for, world):
     return Driver(client_for, world)
 
 
-@pytest.fixture
-def lived(drive, world):
+@snapshot_fixture
+def lived(world):
     """An order taken through its whole life over HTTP: issued, appealed (upheld), planned
     with a course and supervision, acknowledged, deadline extended, measures carried out
     (through the services), confirmed, sent back, confirmed again, fulfilled."""
+    drive = Driver(client_for_builders(), world)
     order = drive.issued(number=2468)
     original_deadline = order.deadline
     new_deadline = original_deadline + timedelta(days=45)

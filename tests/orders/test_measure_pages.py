@@ -17,6 +17,7 @@ from orders import services
 from tests import factories
 from tests.orders import lifecycle
 from tests.orders.http_flow import PDF_BYTES, case_url
+from tests.snapshots import snapshot_fixture
 
 TODAY = timezone.localdate
 
@@ -106,7 +107,7 @@ def plan(order, leader, supervisor, *, agreed_sessions=2):
     return course, supervision, online
 
 
-@pytest.fixture
+@snapshot_fixture
 def measures(world, order):
     course, supervision, online = plan(order, world.leader, world.supervisor)
     world.supervisor.refresh_from_db()

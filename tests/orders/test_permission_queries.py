@@ -22,6 +22,7 @@ from orders.flows import OrderFlow
 from orders.models import ACT_AS_CASEWORKER
 from tests import factories
 from tests.orders import lifecycle
+from tests.snapshots import snapshot_fixture
 
 # A quoted table name (both SQLite and PostgreSQL quote them) that holds grants; the history
 # tables (orders_historicalsupervisiongrant, read by the timeline) are not grants.
@@ -73,7 +74,7 @@ def _add_follow_ups(order, count):
         follow_up.previous.add(gate)
 
 
-@pytest.fixture
+@snapshot_fixture
 def cases(world):
     one = _case(world, number=7001)
     several = _case(world, number=7002)

@@ -22,6 +22,7 @@ from orders.models import VIEW_ORDER, Review, SupervisionGrant
 from tests import factories
 from tests.orders import lifecycle
 from tests.orders.http_flow import PDF_BYTES
+from tests.snapshots import snapshot_fixture
 
 TODAY = timezone.localdate
 GROUNDS = "Begrunnelsen: forskrivning av B-preparater uten journalføring."
@@ -33,7 +34,7 @@ def pdf(name):
     return SimpleUploadedFile(name, PDF_BYTES, content_type="application/pdf")
 
 
-@pytest.fixture
+@snapshot_fixture
 def case(world):
     order = factories.issue_order(
         caseworker=world.caseworker,

@@ -25,6 +25,7 @@ from orders import access, selectors, services, steps
 from orders.models import ACT_AS_CASEWORKER, VIEW_ORDER, Order, Review
 from tests import bulk, factories
 from tests.orders import lifecycle
+from tests.snapshots import snapshot_fixture
 
 RETURN_REASON = "Kursbeviset mangler signatur."
 
@@ -50,7 +51,7 @@ def kinds_offered(response):
     return [kind for kind, _label, _checked in response.context["timeline_kinds"]]
 
 
-@pytest.fixture
+@snapshot_fixture
 def lived(world, order):
     """Planned, acknowledged, confirmed, sent back, confirmed again, fulfilled: by services."""
     lifecycle.plan(order, world.leader)
