@@ -7,8 +7,9 @@ import os
 from dataclasses import dataclass
 
 import pytest
+from django.db import connection
 
-from tests import factories
+from tests import factories, flush
 from tests.snapshots import _forget_snapshots, is_transactional, snapshot_fixture  # noqa: F401
 
 # Two request-log lines at INFO for each of the suite's many thousand requests cost time and
@@ -22,6 +23,17 @@ def _private_document_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "documents"
     # Password hashing is deliberately slow; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _quick_flush_on_postgresql():
+    """Transactional tests are followed by a flush of the tables they wrote (tests/flush.py)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    flush.install()
+    yield
+    flush.uninstall()
 
 
 @dataclass
