@@ -15,12 +15,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
-from django.test.utils import CaptureQueriesContext
+from django.test.utils import CaptureQueriesContext, override_settings
+from time_machine import travel
 
 from orders import services
 from orders.models import Notification, Order
 from tests import factories
 from tests.orders import http_flow
+from tests.snapshots import snapshot_fixture
 
 OSLO = ZoneInfo("Europe/Oslo")
 TODAY = date(2027, 2, 10)
@@ -53,59 +55,70 @@ def at(day, hour=9):
     return datetime(day.year, day.month, day.day, hour, tzinfo=OSLO)
 
 
-@pytest.fixture
+@snapshot_fixture
 def national(db):
     return factories.helsetilsynet()
 
 
-@pytest.fixture
+@snapshot_fixture
 def national_caseworker(national):
     return factories.caseworker_for(national, username="helsetilsynet.saksbehandler")
 
 
 @pytest.fixture
-def late(world, national, national_caseworker, time_machine, settings):
+def late(late_orders, time_machine, settings):
     """Seven open Bergen orders issued by Vestland (see ISSUED), one withdrawn, one Bergen
     order issued by Helsetilsynet (in 5 days, like "in5", with a later completion deadline),
-    and one overdue Trondheim order issued by Trøndelag."""
+    and one overdue Trondheim order issued by Trøndelag; the clock at TODAY."""
     settings.PLANNING_DAYS = 30
+    time_machine.move_to(at(TODAY), tick=False)
+    return late_orders
+
+
+@snapshot_fixture
+def late_orders(world, national, national_caseworker):
+    """The orders of ``late``, each issued on its day (the clock moved for the build only)."""
+    with override_settings(PLANNING_DAYS=30):
+        return _issue_late_orders(world, national, national_caseworker)
+
+
+def _issue_late_orders(world, national, national_caseworker):
     orders = {}
     for number, (name, day) in enumerate(ISSUED.items(), start=1):
-        time_machine.move_to(at(day), tick=False)
-        orders[name] = factories.issue_order(
-            caseworker=world.caseworker,
-            authority=world.authority,
-            personnel=world.gp if number % 2 else world.other_gp,
-            number=number,
-            # Completion deadlines in the opposite order: the list must not sort by them.
-            deadline=COMPLETION - timedelta(days=10 * number),
+        with travel(at(day), tick=False):
+            orders[name] = factories.issue_order(
+                caseworker=world.caseworker,
+                authority=world.authority,
+                personnel=world.gp if number % 2 else world.other_gp,
+                number=number,
+                # Completion deadlines in the opposite order: the list must not sort by them.
+                deadline=COMPLETION - timedelta(days=10 * number),
+            )
+    with travel(at(ISSUED["late5"]), tick=False):
+        orders["closed"] = factories.issue_order(
+            caseworker=world.caseworker, authority=world.authority, personnel=world.gp, number=20
         )
-    time_machine.move_to(at(ISSUED["late5"]), tick=False)
-    orders["closed"] = factories.issue_order(
-        caseworker=world.caseworker, authority=world.authority, personnel=world.gp, number=20
-    )
-    services.withdraw_order(
-        order=orders["closed"], acting_user=world.caseworker, reason="Trukket tilbake."
-    )
-    time_machine.move_to(at(ISSUED["in5"]), tick=False)
-    orders["national"] = factories.issue_order(
-        caseworker=national_caseworker,
-        authority=national,
-        personnel=world.other_gp,
-        number=30,
-        deadline=COMPLETION,
-    )
-    time_machine.move_to(at(ISSUED["late5"]), tick=False)
-    trondheim_gp = factories.HealthPersonnelFactory(
-        municipality=world.other_municipality, hpr_number="9100001"
-    )
-    orders["trondheim"] = factories.issue_order(
-        caseworker=world.other_caseworker,
-        authority=world.other_authority,
-        personnel=trondheim_gp,
-        number=40,
-    )
-    time_machine.move_to(at(TODAY), tick=False)
+        services.withdraw_order(
+            order=orders["closed"], acting_user=world.caseworker, reason="Trukket tilbake."
+        )
+    with travel(at(ISSUED["in5"]), tick=False):
+        orders["national"] = factories.issue_order(
+            caseworker=national_caseworker,
+            authority=national,
+            personnel=world.other_gp,
+            number=30,
+            deadline=COMPLETION,
+        )
+    with travel(at(ISSUED["late5"]), tick=False):
+        trondheim_gp = factories.HealthPersonnelFactory(
+            municipality=world.other_municipality, hpr_number="9100001"
+        )
+        orders["trondheim"] = factories.issue_order(
+            caseworker=world.other_caseworker,
+            authority=world.other_authority,
+            personnel=trondheim_gp,
+            number=40,
+        )
     return orders
 
 
