@@ -172,7 +172,7 @@ class Snapshot:
     mails: list
     files: Path | None  # the documents the build stored, under their relative paths
 
-    def restore(self, request):
+    def restore(self):
         self.changes.write()
         if self.files is not None:
             shutil.copytree(self.files, Path(settings.MEDIA_ROOT), dirs_exist_ok=True)
@@ -235,11 +235,12 @@ class _TestState:
         snapshot = _CACHE.get(key)
         if snapshot is None:
             snapshot = _CACHE[key] = self._record(world, models)
-        values = snapshot.restore(request)
+        values = snapshot.restore()
+        built_world = values.pop("world")
         if world is not None:
             # The test's own world object, as the build left it (a builder may have set
             # something on one of its people).
-            world.__dict__.update(values.pop("world").__dict__)
+            world.__dict__.update(built_world.__dict__)
         return values
 
     def _needs(self, argument):
