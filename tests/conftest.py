@@ -10,6 +10,8 @@ import pytest
 from django.db import connection
 
 from tests import factories, flush
+
+# _forget_snapshots is an autouse fixture: imported here so that pytest finds it.
 from tests.snapshots import _forget_snapshots, is_transactional, snapshot_fixture  # noqa: F401
 
 # Two request-log lines at INFO for each of the suite's many thousand requests cost time and
