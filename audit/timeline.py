@@ -44,13 +44,17 @@ def _display(model_field, value):
 
 
 def history_entries(history, *, kind, created, changed, fields, text=None) -> list[Entry]:
-    """One entry per saved version in ``history`` (a simple-history queryset).
+    """One entry per saved version in ``history`` (a simple-history queryset, or its rows
+    fetched already, oldest first).
 
     ``created`` and ``changed`` are titles; ``fields`` names the fields worth diffing;
     ``text`` optionally gives a field whose value is shown with the entry (a reason, a note).
     Saves that changed none of ``fields`` are left out: they are engine bookkeeping.
     """
-    rows = history.select_related("history_user").order_by("history_date", "history_id")
+    if hasattr(history, "select_related"):
+        rows = history.select_related("history_user").order_by("history_date", "history_id")
+    else:  # rows fetched already (with their history_user), oldest first
+        rows = history
     entries, previous = [], {}
     for row in rows:
         model_fields = [row.instance_type._meta.get_field(name) for name in fields]
@@ -193,10 +197,16 @@ class HistorySource:
     fields: tuple[str, ...]
     text: str | None = None
 
-    def entries(self, case) -> list[Entry]:
-        rows = self.model.history.filter(**{self.case_lookup: case.pk})
+    def queryset(self, case):
+        """The case's rows of this history table, oldest first."""
+        return self.model.history.filter(**{self.case_lookup: case.pk}).order_by(
+            "history_date", "history_id"
+        )
+
+    def entries(self, case, rows=None) -> list[Entry]:
+        """Entries from ``rows`` (the queryset's rows, fetched already) or the queryset."""
         return history_entries(
-            rows,
+            self.queryset(case) if rows is None else rows,
             kind=self.kind,
             created=self.created,
             changed=self.changed,
@@ -230,13 +240,17 @@ class NewestFirstSource:
         return NewestFirst(self.queryset(case), self.to_entries)
 
 
-def assemble(sources: Sequence, case, *, kinds) -> Timeline:
+def assemble(sources: Sequence, case, *, kinds, fetched=None) -> Timeline:
     """The timeline of ``case`` from those of ``sources`` whose kind is in ``kinds``. Each
-    history source is one query, run when the timeline is first counted or sliced; entries at
-    the same moment keep the order of ``sources``."""
+    history source is one query, run when the timeline is first counted or sliced, unless its
+    rows are in ``fetched`` (source -> rows, fetched together with others by the caller);
+    entries at the same moment keep the order of ``sources``."""
     chosen = [source for source in sources if source.kind in kinds]
+    fetched = fetched or {}
 
     def loader(source):
+        if isinstance(source, HistorySource) and source in fetched:
+            return lambda: source.entries(case, fetched[source])
         return lambda: source.entries(case)
 
     return Timeline(

@@ -17,8 +17,9 @@ from viewflow.workflow.status import PROCESS
 from audit import actions as audit_actions
 from audit import timeline
 from audit.models import AccessEvent
-from courses.models import CourseMeeting, EvidenceDocument, Measure, SupervisionSession
-from municipalities.models import Municipality
+from config import together
+from courses.models import Course, CourseMeeting, EvidenceDocument, Measure, SupervisionSession
+from municipalities.models import HealthPersonnel, Municipality, User
 
 from . import access, deadlines, steps
 from .models import (
@@ -200,7 +201,9 @@ def deadline_overview(capabilities, today) -> list[OrganisationCounts]:
 
 def order_for(capabilities, pk) -> Order:
     """One order the user may see, or 404 — the same answer for "missing" and "not yours"."""
-    return get_object_or_404(_with_state(capabilities.orders_visible()), pk=pk)
+    # The caseworker too: the case page names them.
+    orders = _with_state(capabilities.orders_visible()).select_related("caseworker")
+    return get_object_or_404(orders, pk=pk)
 
 
 def step_task_for(order, task_pk) -> Task:
@@ -289,6 +292,116 @@ def measures_of(order) -> list:
     )
 
 
+@dataclass
+class CaseRows:
+    """The rows of one case that its page shows, fetched together (case_rows): its workflow
+    tasks (human and end), measures with their course, supervisor, meetings and sessions,
+    documents, decisions, and the history rows of the timeline's chosen sources."""
+
+    tasks: list
+    measures: list
+    documents: list
+    confirmations: list
+    reviews: list
+    extensions: list
+    appeals: list
+    history: dict
+
+    @property
+    def human_tasks(self) -> list[Task]:
+        return [t for t in self.tasks if t.flow_task_type == "HUMAN"]
+
+    @property
+    def open_tasks(self) -> list[Task]:
+        return sorted(
+            (t for t in self.human_tasks if t.status in access.OPEN_TASK_STATUSES),
+            key=lambda t: (t.created, t.pk),
+        )
+
+    def page_data(self) -> dict:
+        """What case_page_data gives, from these rows."""
+        return {
+            "measures": with_progress(self.measures),
+            "documents": self.documents,
+            "confirmations": self.confirmations,
+            "reviews": self.reviews,
+            "extensions": self.extensions,
+            "appeals": self.appeals,
+        }
+
+
+def case_rows(order, *, kinds=None) -> CaseRows:
+    """Every row the case page shows, in two queries whatever the case holds: the rows
+    (config.together: one UNION ALL) and the people they name."""
+    history = [s for s in TIMELINE_SOURCES if isinstance(s, timeline.HistorySource)]
+    history = [s for s in history if s.kind in (kinds or HISTORY_KINDS)]
+    measures = Measure.objects.filter(order_id=order.pk)
+    links = CompletionConfirmation.documents.through.objects.filter(
+        completionconfirmation__order_id=order.pk
+    )
+    rows = together.fetch(
+        {
+            "tasks": Task.objects.filter(
+                process_id=order.pk, flow_task_type__in=["HUMAN", "END"]
+            ).order_by("created", "pk"),
+            "measures": measures,
+            "courses": Course.objects.filter(pk__in=measures.values("course_id")),
+            "supervisors": HealthPersonnel.objects.filter(pk__in=measures.values("supervisor_id")),
+            "meetings": CourseMeeting.objects.filter(measure__order_id=order.pk),
+            "sessions": SupervisionSession.objects.filter(measure__order_id=order.pk),
+            "documents": EvidenceDocument.objects.filter(order_id=order.pk),
+            "confirmations": CompletionConfirmation.objects.filter(order_id=order.pk),
+            "links": links,
+            "linked": EvidenceDocument.objects.filter(pk__in=links.values("evidencedocument_id")),
+            "reviews": Review.objects.filter(order_id=order.pk),
+            "extensions": DeadlineExtension.objects.filter(order_id=order.pk),
+            "appeals": Appeal.objects.filter(order_id=order.pk),
+            **{f"history{i}": source.queryset(order) for i, source in enumerate(history)},
+        }
+    )
+    histories = {source: rows[f"history{i}"] for i, source in enumerate(history)}
+    people_by = [
+        (rows["tasks"], "owner"),
+        (rows["documents"], "uploaded_by"),
+        (rows["confirmations"], "confirmed_by"),
+        (rows["reviews"], "decided_by"),
+        (rows["extensions"], "extended_by"),
+        *((found, "history_user") for found in histories.values()),
+    ]
+    user_ids = {getattr(row, f"{name}_id") for found, name in people_by for row in found} - {None}
+    users = User.objects.in_bulk(user_ids) if user_ids else {}
+    for found, name in people_by:
+        together.attach(found, name, users)
+    together.attach(rows["measures"], "course", {c.pk: c for c in rows["courses"]})
+    together.attach(rows["measures"], "supervisor", {p.pk: p for p in rows["supervisors"]})
+    together.attach_many(rows["measures"], "meetings", _grouped(rows["meetings"], "measure_id"))
+    together.attach_many(rows["measures"], "sessions", _grouped(rows["sessions"], "measure_id"))
+    linked = {d.pk: d for d in rows["linked"]}
+    documents_of = {}
+    for link in rows["links"]:
+        documents_of.setdefault(link.completionconfirmation_id, []).append(
+            linked[link.evidencedocument_id]
+        )
+    together.attach_many(rows["confirmations"], "documents", documents_of)
+    return CaseRows(
+        tasks=rows["tasks"],
+        measures=rows["measures"],
+        documents=rows["documents"],
+        confirmations=rows["confirmations"],
+        reviews=rows["reviews"],
+        extensions=rows["extensions"],
+        appeals=rows["appeals"],
+        history=histories,
+    )
+
+
+def _grouped(rows, key) -> dict:
+    grouped = {}
+    for row in rows:
+        grouped.setdefault(getattr(row, key), []).append(row)
+    return grouped
+
+
 def case_page_data(order) -> dict:
     """Everything the case page shows besides the timeline, in a fixed number of queries."""
     return {
@@ -340,13 +453,17 @@ def _taken_entry(task, step):
 CLOSING_END = "end"
 
 
-def _task_entries(order) -> list[timeline.Entry]:
+def _task_entries(order, rows=None) -> list[timeline.Entry]:
     """Workflow steps: who took each step and who completed it, a sign-off as fulfilled or
-    sent back. Two queries, whatever the number of rounds."""
-    tasks = Task.objects.filter(
-        process_id=order.pk, flow_task_type__in=["HUMAN", "END"]
-    ).select_related("owner")
-    reviews = list(Review.objects.filter(order_id=order.pk).order_by("decided_at", "pk"))
+    sent back. Two queries, whatever the number of rounds; none with the case's ``rows``
+    (CaseRows) fetched already."""
+    if rows is None:
+        tasks = Task.objects.filter(
+            process_id=order.pk, flow_task_type__in=["HUMAN", "END"]
+        ).select_related("owner")
+        reviews = list(Review.objects.filter(order_id=order.pk).order_by("decided_at", "pk"))
+    else:
+        tasks, reviews = rows.tasks, rows.reviews
     entries, last_actor = [], None
     for task in sorted(tasks, key=lambda t: (t.finished or t.created, t.pk)):
         name = task.flow_task.name
@@ -699,11 +816,25 @@ TIMELINE_SOURCES = (
 )
 
 
-def timeline_for(order, *, kinds=()) -> timeline.Timeline:
+def timeline_for(order, *, kinds=(), rows=None) -> timeline.Timeline:
     """The case's history, newest first, as a sliceable timeline for a Paginator: a fixed
-    number of queries per page, however long it is. ``kinds`` defaults to HISTORY_KINDS; the
-    caller has checked "access" against timeline_kinds_for."""
-    return timeline.assemble(TIMELINE_SOURCES, order, kinds=kinds or HISTORY_KINDS)
+    number of queries per page, however long it is; with the case's ``rows`` (CaseRows,
+    fetched for the same kinds), only the access log's. ``kinds`` defaults to HISTORY_KINDS;
+    the caller has checked "access" against timeline_kinds_for."""
+    sources = TIMELINE_SOURCES
+    if rows is not None:
+        sources = [
+            timeline.Source(s.kind, lambda o: _task_entries(o, rows))
+            if s.kind == "workflow" and isinstance(s, timeline.Source)
+            else s
+            for s in TIMELINE_SOURCES
+        ]
+    return timeline.assemble(
+        sources,
+        order,
+        kinds=kinds or HISTORY_KINDS,
+        fetched=rows.history if rows is not None else None,
+    )
 
 
 def follow_up_context(order, task) -> dict:
@@ -716,12 +847,13 @@ def follow_up_context(order, task) -> dict:
     }
 
 
-def deadlines_for_page(order, measures, appeals) -> list:
+def deadlines_for_page(order, measures, appeals, human_tasks=None) -> list:
     """The case's deadlines for the case page, soonest first, each with its state: met (in time
-    or late, from the moment it was met), lapsed with a closed case, overdue or open."""
-    moments = deadlines.step_moments(
-        Task.objects.filter(process_id=order.pk, flow_task_type="HUMAN")
-    )
+    or late, from the moment it was met), lapsed with a closed case, overdue or open.
+    ``human_tasks``: the order's human tasks, if fetched already."""
+    if human_tasks is None:
+        human_tasks = Task.objects.filter(process_id=order.pk, flow_task_type="HUMAN")
+    moments = deadlines.step_moments(human_tasks)
     found = deadlines.deadlines_of(
         order,
         open_steps=moments.open_steps,

@@ -136,20 +136,22 @@ def case_detail(request, pk):
     capabilities = request.capabilities
     if not capabilities.may_see_full_case(order):
         return _supervised_case(request, order)
-    open_tasks = selectors.open_tasks_of(order)
+    shown = timeline_kinds(request, order)
+    # Every row the page shows, in two queries (selectors.case_rows).
+    rows = selectors.case_rows(order, kinds=shown)
     context = {
         "order": order,
         "stage": selectors.stage_of(order),
         "closed": access.is_closed(order),
-        "open_tasks": [(t, capabilities.may_take_step(order, t)) for t in open_tasks],
+        "open_tasks": [(t, capabilities.may_take_step(order, t)) for t in rows.open_tasks],
         "may_manage": capabilities.may_manage_case(order),
         "may_decide_appeal": capabilities.may_decide_appeal(order),
         "may_see_readers": capabilities.is_concerned(order),
-        **timeline_context(request, order),
-        **selectors.case_page_data(order),
+        **timeline_context(request, order, shown=shown, rows=rows),
+        **rows.page_data(),
     }
     context["deadlines"] = selectors.deadlines_for_page(
-        order, context["measures"], context["appeals"]
+        order, context["measures"], context["appeals"], rows.human_tasks
     )
     context["today"] = timezone.localdate()
     return render(request, "orders/case_detail.html", context)
@@ -180,13 +182,22 @@ TIMELINE_KINDS = {
 TIMELINE_PAGE = "tidslinje"
 
 
-def timeline_context(request, order) -> dict:
-    """The chosen kinds (?vis=, only those the user may see), one page of the merged timeline,
-    and the query string its page links keep."""
+def timeline_kinds(request, order) -> list[str]:
+    """The kinds the timeline shows: those chosen (?vis=) that the user may see, or the
+    default ones."""
     allowed = selectors.timeline_kinds_for(request.capabilities, order)
     chosen = [k for k in request.GET.getlist("vis") if k in allowed]
-    shown = chosen or list(selectors.HISTORY_KINDS)
-    entries = selectors.timeline_for(order, kinds=shown)
+    return chosen or list(selectors.HISTORY_KINDS)
+
+
+def timeline_context(request, order, *, shown=None, rows=None) -> dict:
+    """The chosen kinds (?vis=, only those the user may see), one page of the merged timeline,
+    and the query string its page links keep. ``rows``: the case's rows, fetched already for
+    the ``shown`` kinds (selectors.case_rows)."""
+    shown = shown or timeline_kinds(request, order)
+    allowed = selectors.timeline_kinds_for(request.capabilities, order)
+    chosen = [k for k in request.GET.getlist("vis") if k in allowed]
+    entries = selectors.timeline_for(order, kinds=shown, rows=rows)
     page = Paginator(entries, selectors.TIMELINE_PAGE_SIZE).get_page(request.GET.get(TIMELINE_PAGE))
     return {
         "timeline": list(page.object_list),
