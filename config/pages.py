@@ -20,8 +20,8 @@ def form_errors_from(error: ValidationError, form):
         form.add_error(None, error.messages)
 
 
-def list_query(request) -> str:
-    """The list's GET filters, for its page links."""
+def list_query(request, page_param="side") -> str:
+    """The list's GET filters (and other lists' pages), for its page links."""
     query = request.GET.copy()
-    query.pop("side", None)
+    query.pop(page_param, None)
     return query.urlencode()

@@ -1,6 +1,6 @@
 """Reads about organisations and people."""
 
-from django.db.models import Prefetch, Q
+from django.db.models import F, Q, QuerySet
 
 from .access import codename
 from .invitations import status_of
@@ -10,7 +10,6 @@ from .models import (
     Authority,
     AuthorityGroupObjectPermission,
     AuthorityUserObjectPermission,
-    GPOffice,
     HealthPersonnel,
     Invitation,
     LoginIdentity,
@@ -56,15 +55,14 @@ def appointment_history_of(organisation):
     )
 
 
-def register_of(municipality):
-    """GP offices with their GPs, and GPs of the municipality without an office."""
-    offices = GPOffice.objects.filter(municipality=municipality).prefetch_related(
-        Prefetch("gps", queryset=HealthPersonnel.objects.order_by("name"))
+def register_of(municipality) -> QuerySet[HealthPersonnel]:
+    """The municipality's health personnel with their GP office, grouped by office (by name,
+    those without one last) and by name: Oslo alone has some 2,450, so pages page it."""
+    return (
+        HealthPersonnel.objects.filter(municipality=municipality)
+        .select_related("gp_office")
+        .order_by(F("gp_office__name").asc(nulls_last=True), "gp_office_id", "name", "pk")
     )
-    without_office = HealthPersonnel.objects.filter(
-        municipality=municipality, gp_office__isnull=True
-    ).order_by("name")
-    return list(offices), list(without_office)
 
 
 def invitation_statuses(users) -> dict:

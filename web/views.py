@@ -3,14 +3,16 @@ with the orders of the municipality) and the health personnel look-up of the iss
 
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 
 from audit import Action
-from config.pages import page_of
+from config.pages import list_query, page_of
 from municipalities.models import Appointment, HealthPersonnel
 from municipalities.selectors import register_of
 from orders import selectors
@@ -36,6 +38,10 @@ def municipality_list(request):
     return render(request, "web/municipality_list.html", context)
 
 
+# The GP register's page parameter on the overview ("side" is its orders').
+GP_PAGE = "leger"
+
+
 @login_required
 def municipality_overview(request, number):
     """The municipality's GP offices, GPs and orders: for its leaders and the authorities
@@ -45,7 +51,10 @@ def municipality_overview(request, number):
         log_access(request, Action.VIEW_MUNICIPALITY, f"municipality:{number}", outcome="refused")
         raise Http404
     log_access(request, Action.VIEW_MUNICIPALITY, municipality)
-    offices, without_office = register_of(municipality)
+    # The register is paged on its own parameter, so each list keeps the other's page.
+    gps = Paginator(register_of(municipality), settings.PAGE_SIZE).get_page(
+        request.GET.get(GP_PAGE)
+    )
     today = timezone.localdate()
     orders = selectors.orders_for_list(request.capabilities, today=today).filter(
         municipality=municipality
@@ -58,9 +67,11 @@ def municipality_overview(request, number):
     counts = selectors.deadline_counts(visible_here, today)
     context = {
         "municipality": municipality,
-        "offices": offices,
-        "without_office": without_office,
+        "gps": gps,
+        "gp_page_param": GP_PAGE,
+        "gp_query": list_query(request, GP_PAGE),
         "page": page,
+        "query": list_query(request),
         "overview": [selectors.OrganisationCounts("municipality", municipality, counts)],
         "may_appoint": request.capabilities.may_appoint(Appointment.Role.LEADER, municipality),
     }
