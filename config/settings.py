@@ -137,7 +137,12 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
+        # A worker keeps its connection between requests: opening one (TCP, authentication,
+        # a new PostgreSQL backend) cost more than most pages' queries, and halved the
+        # throughput under load (bench/load.py). A connection is checked before it is reused
+        # after an error or a database restart (health checks), and closed after this long.
+        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
