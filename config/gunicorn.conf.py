@@ -71,6 +71,12 @@ logconfig_dict = {
     "root": {"level": "INFO", "handlers": []},
     "loggers": {
         "gunicorn.error": {"level": loglevel.upper(), "handlers": ["error"], "propagate": False},
-        "gunicorn.access": {"level": "INFO", "handlers": ["access"], "propagate": False},
+        # gunicorn writes its access lines whenever a logging configuration is given, whatever
+        # accesslog says: without PALEGG_ACCESS_LOG they are dropped here.
+        "gunicorn.access": {
+            "level": "INFO" if accesslog else "CRITICAL",
+            "handlers": ["access"] if accesslog else [],
+            "propagate": False,
+        },
     },
 }

@@ -238,3 +238,6 @@ def test_gunicorn_behind_https_proxy_serves_the_login_with_security_headers(
     assert {"gunicorn.error", "django_structlog.middlewares.request"} <= {
         entry.get("logger") for entry in entries
     }
+    # No access log unless PALEGG_ACCESS_LOG asks for one: no line per request with the
+    # browser's address.
+    assert not [entry for entry in entries if "remote" in entry or "duration_ms" in entry]
