@@ -230,14 +230,14 @@ class Source:
 @dataclass(frozen=True)
 class NewestFirstSource:
     """Entries of ``kind`` too many to load whole: ``queryset(case)`` ordered newest first,
-    ``to_entries`` for the slice a page shows (see :class:`NewestFirst`)."""
+    ``to_entries(rows, case)`` for the slice a page shows (see :class:`NewestFirst`)."""
 
     kind: str
     queryset: Callable[[Any], Any]
     to_entries: Callable[[Any], list[Entry]]
 
     def newest_first(self, case) -> NewestFirst:
-        return NewestFirst(self.queryset(case), self.to_entries)
+        return NewestFirst(self.queryset(case), lambda rows: self.to_entries(rows, case))
 
 
 def assemble(sources: Sequence, case, *, kinds, fetched=None) -> Timeline:

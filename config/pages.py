@@ -6,10 +6,15 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 
 
-def page_of(request, items):
+def page_of(request, items, *, count=None, param="side"):
+    """One page of ``items``; ``count``: their number, when the caller has counted them
+    already (with other figures, in one query), so the paginator does not count again."""
+    paginator = Paginator(items, settings.PAGE_SIZE)
+    if count is not None:
+        paginator.count = count
     # get_page parses the number itself: anything but a page number (text, NUL, 5,000 digits)
     # is page 1, a number past the end the last page; it never reaches the database.
-    return Paginator(items, settings.PAGE_SIZE).get_page(request.GET.get("side"))
+    return paginator.get_page(request.GET.get(param))
 
 
 def form_errors_from(error: ValidationError, form):

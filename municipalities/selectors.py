@@ -1,6 +1,7 @@
 """Reads about organisations and people."""
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from .access import codename
 from .invitations import status_of
@@ -53,6 +54,19 @@ def appointment_history_of(organisation):
         .select_related("history_user", "user")
         .order_by("-history_date", "-history_id")
     )
+
+
+def register_size():
+    """The number of health personnel in a municipality's register, as an annotation on
+    municipalities (its overview counts the register along with the municipality)."""
+    counted = (
+        HealthPersonnel.objects.filter(municipality=OuterRef("pk"))
+        .order_by()
+        .values("municipality")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted), 0)
 
 
 def register_of(municipality) -> QuerySet[HealthPersonnel]:

@@ -162,10 +162,11 @@ def next_due_of(order, today) -> NextDue | None:
 
 
 def deadline_counts(orders: QuerySet[Order], today) -> dict:
-    """Open orders among ``orders``, those due within DUE_SOON_DAYS and those overdue: one
-    aggregate query."""
+    """All of ``orders``, the open ones, those due within DUE_SOON_DAYS and those overdue:
+    one aggregate query."""
     is_open = Q(status=PROCESS.NEW)
     return orders.aggregate(
+        total=Count("pk"),
         open=Count("pk", filter=is_open),
         due_soon=Count("pk", filter=is_open & due_filter("soon", today)),
         overdue=Count("pk", filter=is_open & due_filter("overdue", today)),
@@ -331,47 +332,48 @@ class CaseRows:
 
 
 def case_rows(order, *, kinds=None) -> CaseRows:
-    """Every row the case page shows, in two queries whatever the case holds: the rows
-    (config.together: one UNION ALL) and the people they name."""
+    """Every row the case page shows, and the people they name, in one query whatever the case
+    holds (config.together: one UNION ALL)."""
     history = [s for s in TIMELINE_SOURCES if isinstance(s, timeline.HistorySource)]
     history = [s for s in history if s.kind in (kinds or HISTORY_KINDS)]
     measures = Measure.objects.filter(order_id=order.pk)
     links = CompletionConfirmation.documents.through.objects.filter(
         completionconfirmation__order_id=order.pk
     )
-    rows = together.fetch(
-        {
-            "tasks": Task.objects.filter(
-                process_id=order.pk, flow_task_type__in=["HUMAN", "END"]
-            ).order_by("created", "pk"),
-            "measures": measures,
-            "courses": Course.objects.filter(pk__in=measures.values("course_id")),
-            "supervisors": HealthPersonnel.objects.filter(pk__in=measures.values("supervisor_id")),
-            "meetings": CourseMeeting.objects.filter(measure__order_id=order.pk),
-            "sessions": SupervisionSession.objects.filter(measure__order_id=order.pk),
-            "documents": EvidenceDocument.objects.filter(order_id=order.pk),
-            "confirmations": CompletionConfirmation.objects.filter(order_id=order.pk),
-            "links": links,
-            "linked": EvidenceDocument.objects.filter(pk__in=links.values("evidencedocument_id")),
-            "reviews": Review.objects.filter(order_id=order.pk),
-            "extensions": DeadlineExtension.objects.filter(order_id=order.pk),
-            "appeals": Appeal.objects.filter(order_id=order.pk),
-            **{f"history{i}": source.queryset(order) for i, source in enumerate(history)},
-        }
-    )
-    histories = {source: rows[f"history{i}"] for i, source in enumerate(history)}
-    people_by = [
-        (rows["tasks"], "owner"),
-        (rows["documents"], "uploaded_by"),
-        (rows["confirmations"], "confirmed_by"),
-        (rows["reviews"], "decided_by"),
-        (rows["extensions"], "extended_by"),
-        *((found, "history_user") for found in histories.values()),
+    querysets = {
+        "tasks": Task.objects.filter(
+            process_id=order.pk, flow_task_type__in=["HUMAN", "END"]
+        ).order_by("created", "pk"),
+        "measures": measures,
+        "courses": Course.objects.filter(pk__in=measures.values("course_id")),
+        "supervisors": HealthPersonnel.objects.filter(pk__in=measures.values("supervisor_id")),
+        "meetings": CourseMeeting.objects.filter(measure__order_id=order.pk),
+        "sessions": SupervisionSession.objects.filter(measure__order_id=order.pk),
+        "documents": EvidenceDocument.objects.filter(order_id=order.pk),
+        "confirmations": CompletionConfirmation.objects.filter(order_id=order.pk),
+        "links": links,
+        "linked": EvidenceDocument.objects.filter(pk__in=links.values("evidencedocument_id")),
+        "reviews": Review.objects.filter(order_id=order.pk),
+        "extensions": DeadlineExtension.objects.filter(order_id=order.pk),
+        "appeals": Appeal.objects.filter(order_id=order.pk),
+        **{f"history{i}": source.queryset(order) for i, source in enumerate(history)},
+    }
+    # The rows that name people, by the foreign key that names them: those people come along.
+    named = [
+        ("tasks", "owner"),
+        ("documents", "uploaded_by"),
+        ("confirmations", "confirmed_by"),
+        ("reviews", "decided_by"),
+        ("extensions", "extended_by"),
+        *((f"history{i}", "history_user") for i in range(len(history))),
     ]
-    user_ids = {getattr(row, f"{name}_id") for found, name in people_by for row in found} - {None}
-    users = User.objects.in_bulk(user_ids) if user_ids else {}
-    for found, name in people_by:
-        together.attach(found, name, users)
+    people = Q()
+    for key, name in named:
+        people |= Q(pk__in=querysets[key].values(f"{name}_id"))
+    rows = together.fetch({**querysets, "people": User.objects.filter(people)})
+    users = {user.pk: user for user in rows["people"]}
+    for key, name in named:
+        together.attach(rows[key], name, users)
     together.attach(rows["measures"], "course", {c.pk: c for c in rows["courses"]})
     together.attach(rows["measures"], "supervisor", {p.pk: p for p in rows["supervisors"]})
     together.attach_many(rows["measures"], "meetings", _grouped(rows["meetings"], "measure_id"))
@@ -391,7 +393,7 @@ def case_rows(order, *, kinds=None) -> CaseRows:
         reviews=rows["reviews"],
         extensions=rows["extensions"],
         appeals=rows["appeals"],
-        history=histories,
+        history={source: rows[f"history{i}"] for i, source in enumerate(history)},
     )
 
 
@@ -533,13 +535,18 @@ def _ids(events, kind) -> set[int]:
     }
 
 
-def _objects_named(events) -> dict[tuple[str, int], tuple[str, str]]:
+def _order_named(order) -> tuple[str, str]:
+    return str(order.pk), _("case %(number)s") % {"number": order.case_number}
+
+
+def _objects_named(events, case=None) -> dict[tuple[str, int], tuple[str, str]]:
     """(kind, pk) -> (the case the object belongs to, its label): one query per kind of
-    object on the page, whatever the number of events."""
-    found = {}
-    if ids := _ids(events, "order"):
-        for pk, number in Order.objects.filter(pk__in=ids).values_list("pk", "case_number"):
-            found["order", pk] = (str(pk), _("case %(number)s") % {"number": number})
+    object on the page, whatever the number of events; none for ``case`` itself, when the
+    events are of one case the caller has."""
+    found = {("order", case.pk): _order_named(case)} if case is not None else {}
+    if ids := _ids(events, "order") - {case.pk if case is not None else None}:
+        for order in Order.objects.filter(pk__in=ids).only("pk", "case_number"):
+            found["order", order.pk] = _order_named(order)
     if ids := _ids(events, "task"):
         tasks = Task.objects.filter(pk__in=ids).annotate(
             case_number=F("process__order__case_number")
@@ -616,13 +623,13 @@ def _other_target(event) -> str:
     return f"{kind} {ident}".strip()
 
 
-def describe_targets(events) -> list:
+def describe_targets(events, case=None) -> list:
     """Set ``target_label`` on each event: the object as a person reads it («sak 2026/1003»,
     «tiltak: … i sak 2026/1003», a document by its name). An object is named only as part of
     the event's own case — a refused probe of another case's measure or document says «not
     found» rather than revealing that case's number — and one that is gone says so too."""
     events = list(events)
-    objects = _objects_named(events)
+    objects = _objects_named(events, case)
     municipalities = _municipalities_named(events)
     for event in events:
         kind = TARGET_KINDS.get(event.target_type)
@@ -650,10 +657,11 @@ def describe_targets(events) -> list:
     return events
 
 
-def access_entries(events) -> list[timeline.Entry]:
-    """Timeline entries of access events, each naming what was opened."""
+def access_entries(events, case=None) -> list[timeline.Entry]:
+    """Timeline entries of access events (of ``case``, if given), each naming what was
+    opened."""
     return timeline.access_entries(
-        describe_targets(events), title_of=access_title, text_of=lambda e: e.target_label
+        describe_targets(events, case), title_of=access_title, text_of=lambda e: e.target_label
     )
 
 

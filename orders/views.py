@@ -218,7 +218,11 @@ def case_readers(request, pk):
         raise Http404
     log_access(request, Action.VIEW_CASE_READERS, order, order=order)
     page = page_of(request, selectors.readers_of(order))
-    context = {"order": order, "page": page, "reads": selectors.access_entries(page.object_list)}
+    context = {
+        "order": order,
+        "page": page,
+        "reads": selectors.access_entries(page.object_list, order),
+    }
     return render(request, "orders/case_readers.html", context)
 
 

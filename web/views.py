@@ -3,9 +3,7 @@ with the orders of the municipality) and the health personnel look-up of the iss
 
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
@@ -14,7 +12,7 @@ from django.utils import timezone
 from audit import Action
 from config.pages import list_query, page_of
 from municipalities.models import Appointment, HealthPersonnel
-from municipalities.selectors import register_of
+from municipalities.selectors import register_of, register_size
 from orders import selectors
 from orders.views import log_access
 
@@ -46,25 +44,31 @@ GP_PAGE = "leger"
 def municipality_overview(request, number):
     """The municipality's GP offices, GPs and orders: for its leaders and the authorities
     that cover it."""
-    municipality = request.capabilities.overseen_municipalities().filter(number=number).first()
+    overseen = (
+        request.capabilities.overseen_municipalities()
+        .select_related("authority")
+        .annotate(register_size=register_size())
+    )
+    municipality = overseen.filter(number=number).first()
     if municipality is None:
         log_access(request, Action.VIEW_MUNICIPALITY, f"municipality:{number}", outcome="refused")
         raise Http404
     log_access(request, Action.VIEW_MUNICIPALITY, municipality)
     # The register is paged on its own parameter, so each list keeps the other's page.
-    gps = Paginator(register_of(municipality), settings.PAGE_SIZE).get_page(
-        request.GET.get(GP_PAGE)
+    gps = page_of(
+        request, register_of(municipality), count=municipality.register_size, param=GP_PAGE
     )
     today = timezone.localdate()
+    visible_here = request.capabilities.orders_visible().filter(municipality=municipality)
+    counts = selectors.deadline_counts(visible_here, today)
     orders = selectors.orders_for_list(request.capabilities, today=today).filter(
         municipality=municipality
     )
-    page = page_of(request, orders)
+    # The same orders the counts are of: their number is counted with the rest.
+    page = page_of(request, orders, count=counts["total"])
     for order in page.object_list:
         order.stage = selectors.stage_of(order)
         order.next_due = selectors.next_due_of(order, today)
-    visible_here = request.capabilities.orders_visible().filter(municipality=municipality)
-    counts = selectors.deadline_counts(visible_here, today)
     context = {
         "municipality": municipality,
         "gps": gps,
