@@ -282,15 +282,27 @@ class Capabilities(OrganisationCapabilities):
     def _concerned_q(self, prefix="") -> Q:
         return Q(**{f"{prefix}health_personnel_id__in": self.personnel_ids})
 
-    def _caseworker_q(self, prefix="") -> Q:
+    # The filters of ACTOR_FILTERS: the orders on which the user takes an actor's steps, or
+    # None when they are no such actor at all (so a list leaves that actor out altogether).
+
+    def _personnel_q(self, prefix="") -> Q | None:
+        """Orders about the user themself."""
+        return self._concerned_q(prefix) if self.personnel_ids else None
+
+    def _caseworker_q(self, prefix="") -> Q | None:
         """Orders the user acts on as caseworker: never one that concerns themself."""
+        granted = self._granted_order_ids(ACT_AS_CASEWORKER)
+        if not (self.caseworker_authority_ids or granted):
+            return None
         return (
             Q(**{f"{prefix}issuing_authority_id__in": self.caseworker_authority_ids})
-            | Q(**{f"{prefix}pk__in": self._granted_order_ids(ACT_AS_CASEWORKER)})
+            | Q(**{f"{prefix}pk__in": granted})
         ) & ~self._concerned_q(prefix)
 
-    def _leader_q(self, prefix="") -> Q:
+    def _leader_q(self, prefix="") -> Q | None:
         """Orders the user acts on for the municipality: never one that concerns themself."""
+        if not self.led_municipality_ids:
+            return None
         return Q(**{f"{prefix}municipality_id__in": self.led_municipality_ids}) & ~(
             self._concerned_q(prefix)
         )
@@ -325,20 +337,30 @@ class Capabilities(OrganisationCapabilities):
 
     def actionable_tasks(self) -> QuerySet[Task]:
         """Open workflow tasks on orders that the user may carry out: for each actor of
-        orders.steps, its steps on the orders its rule lets the user act on (ACTOR_FILTERS)."""
+        orders.steps they act as, its steps on the open orders its rule lets them act on
+        (ACTOR_FILTERS). Driven from the task side: each branch is the steps' names and the
+        ids of those orders, which the open-task index serves."""
         if not self.active:
             return Task.objects.none()
-        by_role = Q()
+        branches = Q()
         for actor, orders_q in ACTOR_FILTERS.items():
+            acted_on = orders_q(self)
+            if acted_on is None:
+                continue
             refs = [step.task_ref for step in steps.STEPS.values() if step.actor == actor]
-            by_role |= Q(flow_task__in=refs) & orders_q(self, "process__order__")
-        return Task.objects.filter(
-            by_role,
-            flow_task_type="HUMAN",
-            status__in=OPEN_TASK_STATUSES,
-            process__status=PROCESS.NEW,
-            process__flow_class=steps.FLOW_REF,
-        )
+            orders = Order.objects.filter(
+                acted_on, status=PROCESS.NEW, flow_class=steps.FLOW_REF
+            ).values("pk")
+            branches |= Q(flow_task__in=refs, process_id__in=orders)
+        if not branches:
+            return Task.objects.none()
+        return Task.objects.filter(branches, flow_task_type="HUMAN", status__in=OPEN_TASK_STATUSES)
+
+    def orders_concerning(self) -> QuerySet[Order]:
+        """The orders about the user themself (is_concerned), which they always see."""
+        if not self.active or not self.personnel_ids:
+            return Order.objects.none()
+        return Order.objects.filter(self._concerned_q())
 
     def case_ids_concerning(self) -> QuerySet:
         """The ids, as the access log stores them (text), of the orders about the user
@@ -413,7 +435,7 @@ ACTOR_RULES = {
 }
 ACTOR_FILTERS = {
     steps.Actor.MUNICIPALITY: Capabilities._leader_q,
-    steps.Actor.PERSONNEL: Capabilities._concerned_q,
+    steps.Actor.PERSONNEL: Capabilities._personnel_q,
     steps.Actor.AUTHORITY: Capabilities._caseworker_q,
 }
 

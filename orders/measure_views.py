@@ -239,10 +239,7 @@ def measure_action(request, pk, measure_pk, action, meeting_pk=None):
 @require_safe
 def my_measures(request):
     """Mine kurs og veiledning: the measures of orders about me, and those I supervise."""
-    visible = request.capabilities.orders_visible()
-    own = selectors.with_progress(
-        list(selectors.measures_in(visible.filter(health_personnel__user=request.user)))
-    )
+    own = selectors.with_progress(list(selectors.own_measures_for(request.capabilities)))
     page = page_of(request, selectors.supervised_measures_for(request.capabilities))
     page.object_list = selectors.with_progress(list(page.object_list))
     for m in own + page.object_list:

@@ -243,6 +243,12 @@ def measures_shown_to(capabilities, order) -> QuerySet[Measure]:
     return capabilities.supervised_measures_of(order)
 
 
+def own_measures_for(capabilities) -> QuerySet[Measure]:
+    """Mine kurs og veiledning: the measures of orders about the user (by their own health
+    personnel records, which the lookup's index serves)."""
+    return measures_in(capabilities.orders_concerning())
+
+
 def supervised_measures_for(capabilities) -> QuerySet[Measure]:
     """Mine kurs og veiledning: the measures the user supervises now (an active grant)."""
     orders = Order.objects.filter(pk__in=capabilities.supervised_order_ids())
