@@ -337,24 +337,27 @@ class Capabilities(OrganisationCapabilities):
 
     def actionable_tasks(self) -> QuerySet[Task]:
         """Open workflow tasks on orders that the user may carry out: for each actor of
-        orders.steps they act as, its steps on the open orders its rule lets them act on
-        (ACTOR_FILTERS). Driven from the task side: each branch is the steps' names and the
-        ids of those orders, which the open-task index serves."""
+        orders.steps they act as, its steps on the orders its rule lets them act on
+        (ACTOR_FILTERS). Actors the user is not are left out, so most users' filter is one
+        plain join the order table's indexes serve (an OR of branches, or the orders as an
+        IN-subquery, made PostgreSQL sort every open task before filtering at 100,000)."""
         if not self.active:
             return Task.objects.none()
         branches = Q()
         for actor, orders_q in ACTOR_FILTERS.items():
-            acted_on = orders_q(self)
-            if acted_on is None:
-                continue
-            refs = [step.task_ref for step in steps.STEPS.values() if step.actor == actor]
-            orders = Order.objects.filter(
-                acted_on, status=PROCESS.NEW, flow_class=steps.FLOW_REF
-            ).values("pk")
-            branches |= Q(flow_task__in=refs, process_id__in=orders)
+            acted_on = orders_q(self, "process__order__")
+            if acted_on is not None:
+                refs = [step.task_ref for step in steps.STEPS.values() if step.actor == actor]
+                branches |= Q(flow_task__in=refs) & acted_on
         if not branches:
             return Task.objects.none()
-        return Task.objects.filter(branches, flow_task_type="HUMAN", status__in=OPEN_TASK_STATUSES)
+        return Task.objects.filter(
+            branches,
+            flow_task_type="HUMAN",
+            status__in=OPEN_TASK_STATUSES,
+            process__status=PROCESS.NEW,
+            process__flow_class=steps.FLOW_REF,
+        )
 
     def orders_concerning(self) -> QuerySet[Order]:
         """The orders about the user themself (is_concerned), which they always see."""

@@ -107,7 +107,7 @@ def case_list(request):
     orders = selectors.orders_for_list(
         request.capabilities, state=values["state"], search=search, due=values["due"], today=today
     )
-    page = page_of(request, orders)
+    page = page_of(request, selectors.KeyFirst(orders))
     if search:
         # The term is kept: a security officer looking for snooping needs to see what was asked.
         shown = ",".join(o.case_number for o in page.object_list)

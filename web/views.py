@@ -65,7 +65,7 @@ def municipality_overview(request, number):
         municipality=municipality
     )
     # The same orders the counts are of: their number is counted with the rest.
-    page = page_of(request, orders, count=counts["total"])
+    page = page_of(request, selectors.KeyFirst(orders), count=counts["total"])
     for order in page.object_list:
         order.stage = selectors.stage_of(order)
         order.next_due = selectors.next_due_of(order, today)
