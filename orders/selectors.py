@@ -364,46 +364,16 @@ class CaseRows:
 
 def case_rows(order, *, kinds=None) -> CaseRows:
     """Every row the case page shows, and the people they name, in one query whatever the case
-    holds (config.together: one UNION ALL)."""
+    holds (config.together: one UNION ALL, compiled once per set of timeline sources)."""
     history = [s for s in TIMELINE_SOURCES if isinstance(s, timeline.HistorySource)]
     history = [s for s in history if s.kind in (kinds or HISTORY_KINDS)]
-    measures = Measure.objects.filter(order_id=order.pk)
-    links = CompletionConfirmation.documents.through.objects.filter(
-        completionconfirmation__order_id=order.pk
+    rows = together.fetch_compiled(
+        ("case_rows", *(TIMELINE_SOURCES.index(s) for s in history)),
+        lambda pk: _case_querysets(pk, history),
+        order.pk,
     )
-    querysets = {
-        "tasks": Task.objects.filter(
-            process_id=order.pk, flow_task_type__in=["HUMAN", "END"]
-        ).order_by("created", "pk"),
-        "measures": measures,
-        "courses": Course.objects.filter(pk__in=measures.values("course_id")),
-        "supervisors": HealthPersonnel.objects.filter(pk__in=measures.values("supervisor_id")),
-        "meetings": CourseMeeting.objects.filter(measure__order_id=order.pk),
-        "sessions": SupervisionSession.objects.filter(measure__order_id=order.pk),
-        "documents": EvidenceDocument.objects.filter(order_id=order.pk),
-        "confirmations": CompletionConfirmation.objects.filter(order_id=order.pk),
-        "links": links,
-        "linked": EvidenceDocument.objects.filter(pk__in=links.values("evidencedocument_id")),
-        "reviews": Review.objects.filter(order_id=order.pk),
-        "extensions": DeadlineExtension.objects.filter(order_id=order.pk),
-        "appeals": Appeal.objects.filter(order_id=order.pk),
-        **{f"history{i}": source.queryset(order) for i, source in enumerate(history)},
-    }
-    # The rows that name people, by the foreign key that names them: those people come along.
-    named = [
-        ("tasks", "owner"),
-        ("documents", "uploaded_by"),
-        ("confirmations", "confirmed_by"),
-        ("reviews", "decided_by"),
-        ("extensions", "extended_by"),
-        *((f"history{i}", "history_user") for i in range(len(history))),
-    ]
-    people = Q()
-    for key, name in named:
-        people |= Q(pk__in=querysets[key].values(f"{name}_id"))
-    rows = together.fetch({**querysets, "people": User.objects.filter(people)})
     users = {user.pk: user for user in rows["people"]}
-    for key, name in named:
+    for key, name in _naming(history):
         together.attach(rows[key], name, users)
     together.attach(rows["measures"], "course", {c.pk: c for c in rows["courses"]})
     together.attach(rows["measures"], "supervisor", {p.pk: p for p in rows["supervisors"]})
@@ -426,6 +396,56 @@ def case_rows(order, *, kinds=None) -> CaseRows:
         appeals=rows["appeals"],
         history={source: rows[f"history{i}"] for i, source in enumerate(history)},
     )
+
+
+def _case_querysets(pk, history) -> dict:
+    """The querysets of case_rows for the case ``pk``: its rows, and the people they name."""
+    measures = Measure.objects.filter(order_id=pk)
+    links = CompletionConfirmation.documents.through.objects.filter(
+        completionconfirmation__order_id=pk
+    )
+    querysets = {
+        "tasks": Task.objects.filter(process_id=pk, flow_task_type__in=["HUMAN", "END"]).order_by(
+            "created", "pk"
+        ),
+        "measures": measures,
+        "courses": Course.objects.filter(pk__in=measures.values("course_id")),
+        "supervisors": HealthPersonnel.objects.filter(pk__in=measures.values("supervisor_id")),
+        "meetings": CourseMeeting.objects.filter(measure__order_id=pk),
+        "sessions": SupervisionSession.objects.filter(measure__order_id=pk),
+        "documents": EvidenceDocument.objects.filter(order_id=pk),
+        "confirmations": CompletionConfirmation.objects.filter(order_id=pk),
+        "links": links,
+        "linked": EvidenceDocument.objects.filter(pk__in=links.values("evidencedocument_id")),
+        "reviews": Review.objects.filter(order_id=pk),
+        "extensions": DeadlineExtension.objects.filter(order_id=pk),
+        "appeals": Appeal.objects.filter(order_id=pk),
+        **{f"history{i}": source.queryset(_Case(pk)) for i, source in enumerate(history)},
+    }
+    people = Q()
+    for key, name in _naming(history):
+        people |= Q(pk__in=querysets[key].values(f"{name}_id"))
+    return {**querysets, "people": User.objects.filter(people)}
+
+
+def _naming(history) -> list[tuple[str, str]]:
+    """The rows of case_rows that name people, by the foreign key that names them: those
+    people come along in the same query."""
+    return [
+        ("tasks", "owner"),
+        ("documents", "uploaded_by"),
+        ("confirmations", "confirmed_by"),
+        ("reviews", "decided_by"),
+        ("extensions", "extended_by"),
+        *((f"history{i}", "history_user") for i in range(len(history))),
+    ]
+
+
+@dataclass(frozen=True)
+class _Case:
+    """A case by its id alone, for the history sources' querysets."""
+
+    pk: int
 
 
 def _grouped(rows, key) -> dict:
