@@ -5,13 +5,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run oidc-demo demo-data test install messages lint bench clean
+.PHONY: run oidc-demo demo-data test install messages lint bench bench-import clean
 .PHONY: serve migrate backup backup-drill
 
 # Development mode for the demo, its data, the translations and the benchmark: plain http on
 # loopback and a secret generated into var/ (config/settings.py). The test suite sets it itself
 # (tests/settings.py); `make serve` and a server run without it.
-run oidc-demo demo-data messages bench: export PALEGG_DEVELOPMENT := 1
+run oidc-demo demo-data messages bench bench-import: export PALEGG_DEVELOPMENT := 1
 # The demo's server log is read by a person in a terminal, not by a log collector.
 run oidc-demo: export PALEGG_LOG_FORMAT ?= console
 # A backup of the demo's own SQLite database (no DATABASE_URL) is a local try as well; on a
@@ -75,9 +75,17 @@ messages: install
 lint: install
 	$(BIN)/ruff check .
 
+# The benchmark of issue 14 (bench/run.py, results in bench/RESULTS.md): worlds of 10,000 and
+# 100,000 orders in scratch PostgreSQL databases (palegg_bench_*, on the local server), every
+# role's pages against their bare SQL, a load test with gunicorn, the access log's chain.
+# BENCH_ARGS passes options on, e.g. BENCH_ARGS="--sizes 10000 --reuse --baseline b28d5f2".
+bench: install
+	@pg_isready -h 127.0.0.1 -p 5432 -q || pg_ctlcluster --skip-systemctl-redirect "$$(ls /etc/postgresql)" main start
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
 # Times the GP register import (10,000 synthetic GPs). Uses a throwaway SQLite database, or the
 # database in DATABASE_URL (e.g. a scratch PostgreSQL database) when that is set.
-bench: install
+bench-import: install
 	@export PALEGG_VAR_DIR="$$(mktemp -d)"; trap 'rm -rf "$$PALEGG_VAR_DIR"' EXIT; \
 	$(BIN)/python manage.py migrate --no-input --verbosity 0 && \
 	$(BIN)/python bench/import_gp_register.py

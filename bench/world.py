@@ -552,6 +552,9 @@ def multiply(templates, copies, clock):
                 f'(SELECT max("{table.pk}") FROM "{table.name}"))'
             )
         raw.commit()
+        # The planner's statistics still describe the templates alone.
+        cursor.execute("ANALYZE")
+        raw.commit()
     clock.say(f"copies: {len(copies)} orders, {written} rows over {len(tables)} tables")
 
 
@@ -633,20 +636,28 @@ def write_access_log(clock, rng):
     with connection.cursor() as cursor:
         cursor.execute(
             """
+            WITH measure AS (
+                SELECT order_id, min(id) AS id FROM courses_measure GROUP BY order_id
+            ), document AS (
+                SELECT order_id, min(id) AS id FROM courses_evidencedocument GROUP BY order_id
+            ), grant_ AS (
+                SELECT order_id, min(user_id) AS user_id FROM orders_supervisiongrant
+                GROUP BY order_id
+            ), leader AS (
+                SELECT content_object_id AS municipality_id, min(user_id) AS user_id
+                FROM municipalities_municipalityuserobjectpermission GROUP BY 1
+            )
             SELECT o.process_ptr_id, p.created, o.issuing_authority_id, a.name, o.caseworker_id,
-                   m.name, hp.user_id,
-                   (SELECT mu.user_id FROM municipalities_municipalityuserobjectpermission mu
-                     WHERE mu.content_object_id = o.municipality_id LIMIT 1),
-                   (SELECT min(me.id) FROM courses_measure me WHERE me.order_id = o.process_ptr_id),
-                   (SELECT min(d.id) FROM courses_evidencedocument d
-                     WHERE d.order_id = o.process_ptr_id),
-                   (SELECT g.user_id FROM orders_supervisiongrant g
-                     WHERE g.order_id = o.process_ptr_id LIMIT 1)
+                   m.name, hp.user_id, leader.user_id, measure.id, document.id, grant_.user_id
             FROM orders_order o
             JOIN viewflow_process p ON p.id = o.process_ptr_id
             JOIN municipalities_authority a ON a.id = o.issuing_authority_id
             JOIN municipalities_municipality m ON m.id = o.municipality_id
             JOIN municipalities_healthpersonnel hp ON hp.id = o.health_personnel_id
+            LEFT JOIN leader ON leader.municipality_id = o.municipality_id
+            LEFT JOIN measure ON measure.order_id = o.process_ptr_id
+            LEFT JOIN document ON document.order_id = o.process_ptr_id
+            LEFT JOIN grant_ ON grant_.order_id = o.process_ptr_id
             """
         )
         orders = cursor.fetchall()
@@ -712,13 +723,16 @@ def manifest(args, people):
         " WHERE issuing_authority_id = %s AND p.status = 'NEW' ORDER BY 1 LIMIT 20",
         [sfoa_authority.pk],
     )
-    # A GP with several open orders about them: «Mine oppgaver» with a handful of rows.
+    # A GP with several open orders about them, one of them waiting for them to acknowledge
+    # the plan: «Mine oppgaver» with rows.
     gp = ids(
         "SELECT hp.user_id, array_agg(o.process_ptr_id ORDER BY o.process_ptr_id)"
         " FROM orders_order o JOIN viewflow_process p ON p.id = o.process_ptr_id"
         " JOIN municipalities_healthpersonnel hp ON hp.id = o.health_personnel_id"
         " WHERE p.status = 'NEW' AND hp.user_id IS NOT NULL"
-        " GROUP BY hp.user_id ORDER BY count(*) DESC, hp.user_id LIMIT 40"
+        " GROUP BY hp.user_id ORDER BY bool_or(EXISTS (SELECT 1 FROM viewflow_task t"
+        "   WHERE t.process_id = o.process_ptr_id AND t.flow_task LIKE '%%.acknowledge'"
+        "   AND t.status IN ('NEW', 'ASSIGNED'))) DESC, count(*) DESC, hp.user_id LIMIT 40"
     )
     supervisors = ids(
         "SELECT user_id, array_agg(order_id ORDER BY order_id), min(measure_id)"
