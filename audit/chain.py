@@ -15,9 +15,9 @@ import json
 from dataclasses import dataclass
 from datetime import UTC
 
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.models import F
+from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
 from django.utils import timezone
+from psycopg.pq import TransactionStatus
 
 from .models import AccessEvent, AuditArchive, ChainHead
 
@@ -52,28 +52,146 @@ def hash_of(event) -> str:
 
 def hash_of_content(content: dict) -> str:
     """The hash of an event given as :func:`content_of` (or an archive file's line) gives it."""
-    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(_canonical(content).encode()).hexdigest()
+
+
+def _canonical(content: dict) -> str:
+    return json.dumps(content, sort_keys=True, ensure_ascii=False)
+
+
+def _canonical_around_link(event) -> list[str]:
+    """The canonical text of ``event`` (what :func:`hash_of` hashes) in three pieces, around
+    the two values only the chain head can give: the previous hash, then the sequence number
+    (the keys are sorted). Each key occurs once, and a key followed by ``: `` is never found
+    inside a string value, whose quotes are escaped."""
+    canonical = _canonical({**content_of(event), "previous_hash": "", "sequence": 0})
+    before, _, rest = canonical.partition('"previous_hash": ""')
+    middle, _, after = rest.partition('"sequence": 0')
+    return [before + '"previous_hash": ', middle + '"sequence": ', after]
 
 
 def append(**fields) -> AccessEvent:
-    """Write one event as the next link of the chain."""
-    with transaction.atomic():
-        # Updating first takes the write lock on both SQLite and PostgreSQL, so two writers
-        # can never both read the same head and fork the chain.
-        if not ChainHead.objects.filter(pk=1).update(sequence=F("sequence") + 1):
-            # No head yet (a fresh or flushed database): writers arriving together must not
-            # both create it. get_or_create survives losing that race; then lock as usual.
-            ChainHead.objects.get_or_create(pk=1)
-            ChainHead.objects.filter(pk=1).update(sequence=F("sequence") + 1)
-        head = ChainHead.objects.get(pk=1)
-        event = AccessEvent(
-            sequence=head.sequence, at=timezone.now(), previous_hash=head.hash, **fields
-        )
-        event.hash = hash_of(event)
-        event.save()
-        ChainHead.objects.filter(pk=1).update(hash=event.hash)
+    """Write one event as the next link of the chain.
+
+    Writers wait for each other at the chain head, so the head is locked for one statement:
+    it takes the head's hash and sequence, inserts the event after it and computes the event's
+    hash in the database, from Python's text of the event (:func:`_canonical_around_link`) with
+    the head's two values put in their places. verify recomputes every hash in Python."""
+    using = router.db_for_write(AccessEvent)
+    connection = connections[using]
+    # The time of the access, taken before waiting for the head: with several writers (and
+    # several servers) events need not be in the order of their times; the sequence orders
+    # them.
+    event = AccessEvent(at=timezone.now(), **fields)
+    values = []
+    for field in _INSERTED:
+        if field.name == "hash":
+            values += _canonical_around_link(event)
+        elif field.name not in _FROM_HEAD:
+            values.append(field.get_db_prep_save(getattr(event, field.attname), connection))
+    write = _append_on_postgresql if connection.vendor == "postgresql" else _append_on_sqlite
+    linked = write(connection, values)
+    if linked is None:
+        # No head yet (a fresh or flushed database): writers arriving together must not both
+        # create it, and get_or_create survives losing that race.
+        ChainHead.objects.get_or_create(pk=1)
+        linked = write(connection, values)
+    event.pk, event.sequence, event.previous_hash, event.hash = linked
+    event._state.adding, event._state.db = False, using
     return event
+
+
+_EVENTS, _HEAD = AccessEvent._meta.db_table, ChainHead._meta.db_table
+_INSERTED = [field for field in AccessEvent._meta.concrete_fields if not field.primary_key]
+_COLUMNS = ", ".join(f'"{field.column}"' for field in _INSERTED)
+_RETURNED = '"id", "sequence", "previous_hash", "hash"'
+# The columns whose values come from the head: "head" is the head moved on by one.
+_FROM_HEAD = ("sequence", "previous_hash", "hash")
+
+
+def _inserted_values(hash_sql: str) -> str:
+    """The values inserted: the head's, the event's hash as ``hash_sql`` computes it (from the
+    three pieces of text and the head's values), and a placeholder for each of the rest."""
+    from_head = {
+        "sequence": '"head"."sequence"',
+        "previous_hash": '"head"."hash"',
+        "hash": hash_sql,
+    }
+    return ", ".join(from_head.get(field.name, "%s") for field in _INSERTED)
+
+
+# SQLite: one writer at a time for the whole database, so the head is read in the insert and
+# moved after it, in the caller's transaction or one of its own. SHA256 is Django's function
+# for SQLite (the hex digest of the text's UTF-8).
+_SQLITE_HASH = 'SHA256(%s || json_quote("head"."hash") || %s || "head"."sequence" || %s)'
+_SQLITE_INSERT = (
+    f'INSERT INTO "{_EVENTS}" ({_COLUMNS}) SELECT {_inserted_values(_SQLITE_HASH)} FROM '
+    f'(SELECT "sequence" + 1 AS "sequence", "hash" FROM "{_HEAD}" WHERE "id" = 1) AS "head" '
+    f"RETURNING {_RETURNED}"
+)
+_SQLITE_MOVE_HEAD = f'UPDATE "{_HEAD}" SET "sequence" = %s, "hash" = %s WHERE "id" = 1'
+
+
+def _append_on_sqlite(connection, values):
+    """The new event's id, sequence, previous hash and hash; None if there is no head."""
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        cursor.execute(_SQLITE_INSERT, values)
+        linked = cursor.fetchone()
+        if linked is not None:
+            cursor.execute(_SQLITE_MOVE_HEAD, [linked[1], linked[3]])
+        return linked
+
+
+# PostgreSQL: one statement locks the head, inserts the event after it and moves the head to
+# the event. The head's trigger (audit.triggers) sees the event the statement inserted before
+# moving the head (a row-level trigger's queries see the rows their statement has written), so
+# it still refuses a head that points to no event.
+_POSTGRESQL_HASH = (
+    'encode(sha256(convert_to(%s || to_json("head"."hash")::text || %s || "head"."sequence" '
+    "|| %s, 'UTF8')), 'hex')"
+)
+_APPEND = (
+    'WITH "head" AS ('
+    f'SELECT "sequence" + 1 AS "sequence", "hash" FROM "{_HEAD}" WHERE "id" = 1 FOR UPDATE), '
+    f'"event" AS (INSERT INTO "{_EVENTS}" ({_COLUMNS}) '
+    f'SELECT {_inserted_values(_POSTGRESQL_HASH)} FROM "head" RETURNING {_RETURNED}) '
+    f'UPDATE "{_HEAD}" SET "sequence" = "event"."sequence", "hash" = "event"."hash" '
+    f'FROM "event" WHERE "{_HEAD}"."id" = 1 '
+    'RETURNING "event"."id", "event"."sequence", "event"."previous_hash", "event"."hash"'
+)
+# In a transaction of its own (a request's), the append is sent as one message with its BEGIN
+# and COMMIT (psycopg's client-side binding sends several statements as one), so the lock is
+# released without waiting for the writer's process to be given the processor again. Its commit
+# does not wait for the disk either, which would hold the lock through a flush of the log; the
+# last statement does that after, outside the lock, where the writers' flushes combine: a
+# transaction of its own that writes to the log (a message no one reads) and commits waiting
+# for the disk, flushing the log up to its commit and so past the event's. When the message
+# returns, the event is durable. Should the server stop before the flush, the event is lost
+# together with every later one (they come after it in the log), so the chain that remains is
+# whole; and record() has not returned, so nothing was shown.
+_FLUSH = "SELECT pg_logical_emit_message(true, 'palegg.audit', '')"
+_APPEND_AND_COMMIT = f"BEGIN; {_APPEND}; SET LOCAL synchronous_commit TO OFF; COMMIT; {_FLUSH}"
+_OPEN = (TransactionStatus.INTRANS, TransactionStatus.INERROR)
+
+
+def _append_on_postgresql(connection, values):
+    """The new event's id, sequence, previous hash and hash; None if there is no head."""
+    # Inside the caller's transaction, its commit releases the lock and makes the event
+    # durable. (Several statements in one message need psycopg's client-side binding, Django's
+    # default.)
+    if connection.in_atomic_block or connection.settings_dict["OPTIONS"].get("server_side_binding"):
+        with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+            cursor.execute(_APPEND, values)
+            return cursor.fetchone()
+    with connection.cursor() as cursor:
+        try:
+            cursor.execute(_APPEND_AND_COMMIT, values)
+        except BaseException:
+            if connection.connection.info.transaction_status in _OPEN:
+                cursor.execute("ROLLBACK")
+            raise
+        cursor.nextset()  # past BEGIN
+        return cursor.fetchone()
 
 
 @dataclass
@@ -116,7 +234,15 @@ def snapshot(using=DEFAULT_DB_ALIAS):
 def verify(chunk_size=2000) -> Report:
     """Walk the chain from its start (or from the last archive) and stop at the first break."""
     with snapshot():
-        return _verify(chunk_size)
+        report = _verify(chunk_size)
+    connection = connections[DEFAULT_DB_ALIAS]
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        # An event is seen before it is on disk (_APPEND_AND_COMMIT): flush what the walk saw,
+        # so that the newest link it reports (and --anchor writes down) is never one a crash
+        # could still take away. A standby has only what its primary flushed, and cannot write.
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT CASE WHEN NOT pg_is_in_recovery() THEN ({_FLUSH}) END")
+    return report
 
 
 def _verify(chunk_size) -> Report:

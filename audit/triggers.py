@@ -63,9 +63,10 @@ class OwnerOnlyIgnoreTrigger(pgtrigger.Trigger):
 
 def forward_only_head(events_table: str) -> OwnerOnlyIgnoreTrigger:
     """The head is never removed and never moves back; its hash changes only to the hash of the
-    event with its sequence number, which must already be in ``events_table``. That is exactly
-    what audit.chain.append does: the sequence up by one (taking the lock), the event inserted,
-    then the event's hash. A fresh head (after a flush) starts at #0 with no hash."""
+    event with its sequence number, which must already be in ``events_table``. That is what
+    audit.chain.append does: the head locked, the event inserted after it, then the head moved
+    to the event, in one statement (whose insert the trigger's query sees). A fresh head
+    (after a flush) starts at #0 with no hash."""
     return OwnerOnlyIgnoreTrigger(
         name="forward_only",
         when=pgtrigger.Before,

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from psycopg.pq import TransactionStatus
 
 import audit
 from audit import chain
@@ -95,6 +96,37 @@ def test_every_field_that_describes_the_event_is_hashed():
     assert columns - unhashed == set(chain.HASHED_FIELDS)
 
 
+# On PostgreSQL the hash is computed by the database, from Python's text of the event with the
+# head's hash and sequence put in; verify recomputes it in Python. Text that looks like JSON, the
+# keys those two are put in beside, escapes and placeholders must not make them differ.
+AWKWARD = [
+    "Søk: «Ærlig Øvrebø» → 2026/1 😀",
+    'quote " backslash \\ slash / tab \t newline \n return \r bell \x07 escape \x1b',
+    '"previous_hash": "", "sequence": 0',
+    '{"sequence": 0, "previous_hash": ""}',
+    "%s %% %(name)s {} $1 ? ' '' ;--",
+    "\u2028\u2029\x7f\ufeff",
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("detail", AWKWARD)
+def test_awkward_content_is_hashed_as_verify_hashes_it(world, detail):
+    written = audit.record(
+        user=world.caseworker,
+        action=audit.Action.SEARCH_CASES,
+        target=f"search:{detail[:40]}",
+        capacity=capacity(world),
+        detail=detail,
+    )
+
+    stored = AccessEvent.objects.get(pk=written.pk)
+
+    assert stored.detail == detail
+    assert stored.hash == written.hash == chain.hash_of(stored)
+    assert chain.verify().broken is None
+
+
 @pytest.mark.django_db
 def test_events_are_numbered_in_order_and_each_links_to_the_one_before():
     events = record_events(4)
@@ -142,6 +174,51 @@ def test_a_write_the_database_refuses_leaves_no_gap_in_the_chain():
     after = record_events(1)
 
     assert after[0].sequence == 3
+    assert after[0].previous_hash == first[-1].hash
+    assert chain.verify().broken is None
+
+
+# --- a writer outside any transaction, on PostgreSQL (as a request is) ----------------------
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_an_event_written_outside_a_transaction_leaves_none_open_and_commits_waiting_again():
+    ChainHead.objects.get_or_create(pk=1)
+    with connection.cursor() as cursor:
+        # As on a server (the test settings turn it off for speed).
+        cursor.execute("SET synchronous_commit TO on")
+    try:
+        [event] = record_events(1)
+
+        assert not connection.in_atomic_block
+        assert connection.connection.info.transaction_status == TransactionStatus.IDLE
+        with connection.cursor() as cursor:
+            # The event's own commit did not wait for the disk; the connection's next ones do.
+            cursor.execute("SHOW synchronous_commit")
+            assert cursor.fetchone() == ("on",)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET synchronous_commit")
+    assert ChainHead.objects.get(pk=1).hash == event.hash
+    assert chain.verify().broken is None
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_write_refused_outside_a_transaction_leaves_no_gap_and_the_connection_usable():
+    ChainHead.objects.get_or_create(pk=1)
+    first = record_events(2)
+    with audit_store_refusing_writes():
+        with pytest.raises(audit.AuditWriteFailed):
+            audit.record(action=audit.Action.VIEW_CASE, target="order:9")
+        assert connection.connection.info.transaction_status == TransactionStatus.IDLE
+    head = ChainHead.objects.get(pk=1)
+    assert (head.sequence, head.hash) == (first[-1].sequence, first[-1].hash)
+
+    after = record_events(1)
+
+    assert after[0].sequence == first[-1].sequence + 1
     assert after[0].previous_hash == first[-1].hash
     assert chain.verify().broken is None
 
