@@ -80,10 +80,10 @@ class AccessEvent(AppendOnlyModel):
     # The authority whose security officer oversees this event (the case's authority, or the
     # one the user acted under); empty for events that belong to no authority.
     authority_id = models.PositiveIntegerField(_("overseeing authority"), null=True, blank=True)
-    action = models.CharField(_("action"), max_length=50, db_index=True)
+    action = models.CharField(_("action"), max_length=50)
     target_type = models.CharField(_("object type"), max_length=50)
-    target_id = models.CharField(_("object id"), max_length=50, db_index=True)
-    case_id = models.CharField(_("case"), max_length=50, blank=True, db_index=True)
+    target_id = models.CharField(_("object id"), max_length=50)
+    case_id = models.CharField(_("case"), max_length=50, blank=True)
     outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices)
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     detail = models.CharField(_("detail"), max_length=500, blank=True)
@@ -94,10 +94,17 @@ class AccessEvent(AppendOnlyModel):
         ordering = ["-sequence"]
         verbose_name = _("access event")
         verbose_name_plural = _("access events")
+        # Every index is written with every event, under the chain's lock: only those the
+        # reads use (checked with EXPLAIN on 1.3 million events). Besides these: the sequence
+        # (unique: verify, the export, the search's order), the time (a search for a period,
+        # archive_audit) and the user (the search by user, and PROTECT when a user is deleted).
         indexes = [
+            # Innsyn and the case's timeline: one case's events, shown or refused, by time.
             models.Index(fields=["case_id", "outcome", "at"]),
             # The security officer's search: one authority's events, newest first.
             models.Index(fields=["authority_id", "sequence"]),
+            # The search for an action that is rare (an export among a million reads).
+            models.Index(fields=["action"]),
         ]
         triggers = [append_only_trigger()]
 
