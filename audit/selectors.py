@@ -25,12 +25,6 @@ def events_in_scope(authority_ids, *, include_unassigned=False) -> QuerySet[Acce
     return AccessEvent.objects.filter(scope_q(authority_ids, include_unassigned=include_unassigned))
 
 
-def actions_in_scope(authority_ids, *, include_unassigned=False) -> list[str]:
-    """The actions that occur in the scope, for the search form's choice list."""
-    events = events_in_scope(authority_ids, include_unassigned=include_unassigned)
-    return list(events.order_by("action").values_list("action", flat=True).distinct())
-
-
 def last_sequence() -> int:
     """The newest event's sequence number, so an export can stop there: the export's own
     event (and anything written while it streams) is not part of what was counted."""

@@ -6,18 +6,13 @@ import re
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from audit.actions import label
+from audit.actions import Action
 from config.forms import SearchField
 from municipalities import bounds
 from orders.models import Order
 
 CASE_NUMBER = re.compile(r"^\d{4}/\d{1,7}$")
 CASE_ID = re.compile(r"^\d{1,18}$")
-
-
-def action_label(action: str) -> str:
-    """The action in words, from the access log's one vocabulary (audit.actions)."""
-    return label(action)
 
 
 class AuditSearchForm(forms.Form):
@@ -43,10 +38,12 @@ class AuditSearchForm(forms.Form):
         error_messages={"invalid_choice": _("Choose an action from the list.")},
     )
 
-    def __init__(self, *args, actions, **kwargs):
+    def __init__(self, *args, actions=Action.values, **kwargs):
+        """``actions``: the codes offered; the access log's whole vocabulary (audit.actions),
+        not the ones that occur, which would be a scan of the log on every search."""
         super().__init__(*args, **kwargs)
         self.fields["action"].choices = [("", _("All actions"))] + [
-            (a, action_label(a)) for a in actions
+            (action, Action(action).label) for action in actions
         ]
 
     def clean_case(self):

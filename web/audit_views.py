@@ -5,10 +5,14 @@ so the log also shows who looked at the log."""
 import csv
 from itertools import islice
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -16,7 +20,6 @@ import audit
 from audit import Action, selectors
 from audit.actions import label
 from audit.models import AccessEvent
-from config.pages import page_of
 from orders.models import Order
 from orders.selectors import describe_targets
 from orders.views import log_access
@@ -37,12 +40,35 @@ def _scope_for(request, action, target):
     return scope
 
 
-def _form(request, scope):
-    actions = selectors.actions_in_scope(
-        scope.authority_ids, include_unassigned=scope.include_unassigned
-    )
+class CappedPaginator(Paginator):
+    """Counts the matching events no further than one past CAP, and pages through the newest
+    CAP of them. An exact count reads every match (0.8 s for one authority's share of 1.3
+    million events, against 30 ms for the capped one), and the log grows with every look, this
+    page's own included. Beyond the cap the page says «more than»; a period narrows the search,
+    and the export still sends every match."""
+
+    CAP = 10_000
+
+    @cached_property
+    def counted(self) -> int:
+        return self.object_list[: self.CAP + 1].count()
+
+    @property
+    def count(self) -> int:
+        return min(self.counted, self.CAP)
+
+    @property
+    def more_than_cap(self) -> bool:
+        return self.counted > self.CAP
+
+    @property
+    def cap_shown(self) -> str:
+        return number_format(self.CAP, force_grouping=True)
+
+
+def _form(request):
     # Always bound: the page opens on the newest events, which is itself a search.
-    return AuditSearchForm(request.GET, actions=actions)
+    return AuditSearchForm(request.GET)
 
 
 def _events(request, scope, form, up_to=None):
@@ -91,16 +117,18 @@ def _render(request, scope, form, page=None):
 @require_GET
 def search(request):
     scope = _scope_for(request, Action.SEARCH_AUDIT, "access_log:search")
-    form = _form(request, scope)
+    form = _form(request)
     if not form.is_valid():
         return _render(request, scope, form)
-    page = page_of(request, _events(request, scope, form))
+    paginator = CappedPaginator(_events(request, scope, form), settings.PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("side"))
     numbers = _case_numbers(event.case_id for event in page.object_list)
     describe_targets(page.object_list)
     for event in page.object_list:
         event.case_number = numbers.get(event.case_id, "")
         event.action_label = _said(event)
-    _record(request, scope, Action.SEARCH_AUDIT, f"search:{page.paginator.count}", form.described())
+    found = f">{paginator.CAP}" if paginator.more_than_cap else paginator.count
+    _record(request, scope, Action.SEARCH_AUDIT, f"search:{found}", form.described())
     return _render(request, scope, form, page)
 
 
@@ -108,7 +136,7 @@ def search(request):
 @require_GET
 def export(request):
     scope = _scope_for(request, Action.EXPORT_AUDIT, "access_log:export")
-    form = _form(request, scope)
+    form = _form(request)
     if not form.is_valid():
         return _render(request, scope, form)
     # Up to the newest event now: the count logged is the count sent, and the export's own

@@ -23,7 +23,8 @@ import audit
 from audit.models import AccessEvent, Role
 from municipalities import appointments
 from municipalities.models import ACT_FOR_AUTHORITY, ADMINISTER_AUTHORITY, Appointment
-from tests import factories
+from tests import bulk, factories
+from web.audit_views import CappedPaginator
 
 OSLO = ZoneInfo("Europe/Oslo")
 SEARCH, EXPORT = "/tilgangslogg/", "/tilgangslogg/eksport.csv"
@@ -369,7 +370,7 @@ def test_the_period_includes_both_days_whole_in_norwegian_time(world, officer, c
     ]
 
 
-def test_the_action_filter_offers_the_actions_present_and_narrows_to_one(
+def test_the_action_filter_offers_the_whole_vocabulary_and_narrows_to_one(
     world, order, officer, client_for
 ):
     record(world.caseworker, authority=world.authority, order=order, action=audit.Action.VIEW_CASE)
@@ -386,9 +387,10 @@ def test_the_action_filter_offers_the_actions_present_and_narrows_to_one(
 
     response = client.get(SEARCH)
     offered = [value for value, _label in response.context["form"].fields["action"].choices]
-    assert {"view_case", "download_document"} <= set(offered)
-    assert "view_measure" not in offered  # only in B's events
+    # Every action the log knows, whether or not it occurs: the list gives nothing away.
+    assert offered == ["", *audit.Action.values]
     assert listed(client.get(SEARCH, {"action": "download_document"})) == [download.sequence]
+    assert listed(client.get(SEARCH, {"action": "view_measure"})) == []  # only in B's events
 
 
 def test_filters_combine_and_results_are_newest_first(world, people, order, officer, client_for):
@@ -633,6 +635,79 @@ def test_the_search_page_runs_a_fixed_number_of_queries(
     with django_assert_max_num_queries(len(small)):
         response = client.get(SEARCH, {"action": "view_case", "side": 4})
     assert response.context["page"].number == 4
+
+
+# --- a count that stops --------------------------------------------------------------------
+
+
+@pytest.fixture
+def cap(monkeypatch):
+    """A cap of 30 instead of 10,000, so that going past it takes a few hundred events."""
+    monkeypatch.setattr(CappedPaginator, "CAP", 30)
+    return 30
+
+
+def test_past_the_cap_the_page_says_more_than_and_pages_through_the_newest(
+    world, order, officer, english, client_for, settings, cap
+):
+    settings.PAGE_SIZE = 10
+    written = record(world.caseworker, authority=world.authority, order=order)
+    newest = bulk.more_events_like([written], cap + 15)[-1]
+    client = client_for(officer)
+    before = last_sequence()
+
+    response = client.get(SEARCH, {"action": "view_case"})
+
+    page = response.context["page"]
+    assert page.paginator.more_than_cap
+    assert page.paginator.num_pages == 3  # the newest 30, 10 a page
+    assert listed(response)[0] == newest.sequence
+    html = response.content.decode()
+    assert "More than 30 events, newest first" in html
+    assert "Only the newest 30 can be paged through here" in html
+    assert "Download all matching events as CSV" in html
+    assert "Page 1 of 3" in html
+    # The search is logged as finding more than the cap, not a number it never counted.
+    [event] = new_events(before)
+    assert (event.action, event.target_type, event.target_id) == ("search_audit", "search", ">30")
+    # The last page is the 30th newest; older ones are found by narrowing the search.
+    assert len(listed(client.get(SEARCH, {"action": "view_case", "side": 3}))) == 10
+
+
+def test_at_the_cap_the_count_is_exact(world, order, officer, english, client_for, cap):
+    written = record(world.caseworker, authority=world.authority, order=order)
+    bulk.more_events_like([written], cap - 1)
+
+    response = client_for(officer).get(SEARCH, {"action": "view_case"})
+
+    assert response.context["page"].paginator.count == cap
+    assert not response.context["page"].paginator.more_than_cap
+    html = response.content.decode()
+    assert "30 events, newest first" in html
+    assert "More than" not in html
+
+
+def test_past_the_cap_the_export_still_sends_every_match(world, order, officer, client_for, cap):
+    written = record(world.caseworker, authority=world.authority, order=order)
+    copies = bulk.more_events_like([written], cap + 15)
+
+    rows = csv_rows(client_for(officer).get(EXPORT, {"action": "view_case"}))
+
+    sequences = [int(row[0]) for row in rows[1:]]
+    assert sequences == sorted([written.sequence, *(c.sequence for c in copies)], reverse=True)
+
+
+def test_past_the_cap_the_page_says_so_in_norwegian(world, order, officer, client_for, monkeypatch):
+    monkeypatch.setattr(CappedPaginator, "CAP", 1000)
+    written = record(world.caseworker, authority=world.authority, order=order)
+    bulk.more_events_like([written], 1000)
+
+    html = client_for(officer).get(SEARCH).content.decode()
+
+    # Digits grouped the Norwegian way, with a no-break space.
+    assert "Mer enn 1\xa0000 hendelser, nyeste først" in html
+    assert "Bare de nyeste 1\xa0000 kan blas gjennom her" in html
+    assert "Last ned alle hendelser som passer til søket (CSV)" in html
 
 
 # --- demo --------------------------------------------------------------------------------

@@ -1,0 +1,34 @@
+# ruff: noqa: F811 - the fixtures shared with test_audit_search are imported by name
+"""The access-log search's number of queries as on a server: outside any transaction, so that
+the access log's own write costs what it costs there (one statement on PostgreSQL), not a
+savepoint in a test's transaction. A module of its own, as a transactional test makes its module
+build the world for each test."""
+
+import pytest
+
+from tests import bulk
+
+from .test_audit_search import SEARCH, officer, people, record  # noqa: F401
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_the_search_page_asks_the_database_at_most_twelve_times(
+    world, order, people, officer, client_for, django_assert_max_num_queries
+):
+    """Session, user, capabilities and menu included: the count and the page are one query
+    each however many events match, and the list of actions asks none."""
+    kari, ola = people
+    written = [
+        record(who, authority=world.authority, order=order if i % 2 else None)
+        for i, who in enumerate((kari, ola, world.caseworker))
+    ]
+    bulk.more_events_like(written, 300)
+    client = client_for(officer)
+    client.get(SEARCH)  # warm up: session, language
+
+    for params in ({}, {"user": "kari", "date_from": "2026-01-01"}, {"side": 3}):
+        with django_assert_max_num_queries(12):
+            response = client.get(SEARCH, params)
+        assert response.status_code == 200
+        assert len(response.context["page"].object_list) > 0, params
