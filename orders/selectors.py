@@ -659,6 +659,9 @@ def _municipalities_named(events) -> dict[str, str]:
 def _other_target(event) -> str:
     """Targets that are no object: a search, an export, the log itself."""
     kind, ident = event.target_type, event.target_id
+    if kind == "search" and ident.startswith(">") and ident[1:].isdigit():
+        # A search whose count stopped at the access-log search's cap (audit.selectors).
+        return _("search with more than %(n)s hits") % {"n": ident[1:]}
     if kind == "search" and ident.isdigit():
         return ngettext("search with %(n)s hit", "search with %(n)s hits", int(ident)) % {
             "n": ident

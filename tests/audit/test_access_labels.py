@@ -381,3 +381,18 @@ def test_the_search_page_the_timeline_and_innsyn_say_the_same_for_every_action(
     assert search == words
     assert timeline == words
     assert readers == {n: said for n, said in words.items() if expected[n][1] == "shown"}
+
+
+@pytest.mark.parametrize(
+    ("target", "said"),
+    [("search:12", "søk med 12 treff"), ("search:>10000", "søk med mer enn 10000 treff")],
+)
+def test_a_search_is_named_by_its_hits_also_past_the_count_cap(world, target, said):
+    """The access-log search counts at most 10,000 matches (audit.selectors) and logs itself
+    as «more than» that; the log names both kinds of search in words."""
+    from orders.selectors import describe_targets
+
+    event = audit.record(user=world.caseworker, action=Action.SEARCH_AUDIT, target=target)
+    with translation.override("nb"):
+        (described,) = describe_targets([event])
+        assert str(described.target_label) == said
