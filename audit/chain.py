@@ -89,7 +89,13 @@ def append(**fields) -> AccessEvent:
             values += _canonical_around_link(event)
         elif field.name not in _FROM_HEAD:
             values.append(field.get_db_prep_save(getattr(event, field.attname), connection))
-    write = _append_on_postgresql if connection.vendor == "postgresql" else _append_on_sqlite
+    if connection.vendor == "postgresql":
+        write = _append_on_postgresql
+    else:
+
+        def write(connection, values):
+            return _append_on_sqlite(connection, event)
+
     linked = write(connection, values)
     if linked is None:
         # No head yet (a fresh or flushed database): writers arriving together must not both
@@ -120,26 +126,30 @@ def _inserted_values(hash_sql: str) -> str:
     return ", ".join(from_head.get(field.name, "%s") for field in _INSERTED)
 
 
-# SQLite: one writer at a time for the whole database, so the head is read in the insert and
-# moved after it, in the caller's transaction or one of its own. SHA256 is Django's function
-# for SQLite (the hex digest of the text's UTF-8).
-_SQLITE_HASH = 'SHA256(%s || json_quote("head"."hash") || %s || "head"."sequence" || %s)'
-_SQLITE_INSERT = (
-    f'INSERT INTO "{_EVENTS}" ({_COLUMNS}) SELECT {_inserted_values(_SQLITE_HASH)} FROM '
-    f'(SELECT "sequence" + 1 AS "sequence", "hash" FROM "{_HEAD}" WHERE "id" = 1) AS "head" '
-    f"RETURNING {_RETURNED}"
+# SQLite: one writer at a time for the whole database. The head is moved on and read in one
+# statement, the event hashed in Python and inserted, and the head given its hash. (Hashing
+# in SQL, as on PostgreSQL, would call back into Python from inside SQLite: with a connection
+# shared between threads, as the test suite's live server shares its in-memory database, a
+# thread holding the interpreter while it waited for the connection deadlocked the two.)
+_SQLITE_TAKE_HEAD = (
+    f'UPDATE "{_HEAD}" SET "sequence" = "sequence" + 1 WHERE "id" = 1 RETURNING "sequence", "hash"'
 )
-_SQLITE_MOVE_HEAD = f'UPDATE "{_HEAD}" SET "sequence" = %s, "hash" = %s WHERE "id" = 1'
+_SQLITE_MOVE_HEAD = f'UPDATE "{_HEAD}" SET "hash" = %s WHERE "id" = 1'
 
 
-def _append_on_sqlite(connection, values):
+def _append_on_sqlite(connection, event):
     """The new event's id, sequence, previous hash and hash; None if there is no head."""
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-        cursor.execute(_SQLITE_INSERT, values)
-        linked = cursor.fetchone()
-        if linked is not None:
-            cursor.execute(_SQLITE_MOVE_HEAD, [linked[1], linked[3]])
-        return linked
+        cursor.execute(_SQLITE_TAKE_HEAD)
+        head = cursor.fetchall()  # all of it: a RETURNING statement ends when it is read out
+        if not head:
+            return None
+        ((sequence, previous),) = head
+        event.sequence, event.previous_hash = sequence, previous
+        event.hash = hash_of(event)
+        event.save(using=connection.alias)
+        cursor.execute(_SQLITE_MOVE_HEAD, [event.hash])
+        return event.pk, event.sequence, event.previous_hash, event.hash
 
 
 # PostgreSQL: one statement locks the head, inserts the event after it and moves the head to

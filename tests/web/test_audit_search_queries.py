@@ -5,6 +5,7 @@ savepoint in a test's transaction. A module of its own, as a transactional test 
 build the world for each test."""
 
 import pytest
+from django.db import connection
 
 from tests import bulk
 
@@ -27,8 +28,13 @@ def test_the_search_page_asks_the_database_at_most_twelve_times(
     client = client_for(officer)
     client.get(SEARCH)  # warm up: session, language
 
+    # On SQLite the access event's write takes more statements than PostgreSQL's one: its
+    # transaction's BEGIN IMMEDIATE (Django sends it itself), and the head moved, the event
+    # inserted and the head given its hash apart, as the hash is computed in Python there
+    # (audit.chain). The target is the server's.
+    most = 12 if connection.vendor == "postgresql" else 13
     for params in ({}, {"user": "kari", "date_from": "2026-01-01"}, {"side": 3}):
-        with django_assert_max_num_queries(12):
+        with django_assert_max_num_queries(most):
             response = client.get(SEARCH, params)
         assert response.status_code == 200
         assert len(response.context["page"].object_list) > 0, params
