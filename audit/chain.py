@@ -83,28 +83,37 @@ def append(**fields) -> AccessEvent:
     # several servers) events need not be in the order of their times; the sequence orders
     # them.
     event = AccessEvent(at=timezone.now(), **fields)
+    if connection.vendor == "postgresql":
+        values = _values_around_link(event, connection)
+
+        def write():
+            return _append_on_postgresql(connection, values)
+    else:
+
+        def write():
+            return _append_on_sqlite(connection, event)
+
+    linked = write()
+    if linked is None:
+        # No head yet (a fresh or flushed database): writers arriving together must not both
+        # create it, and get_or_create survives losing that race.
+        ChainHead.objects.get_or_create(pk=1)
+        linked = write()
+    event.pk, event.sequence, event.previous_hash, event.hash = linked
+    event._state.adding, event._state.db = False, using
+    return event
+
+
+def _values_around_link(event, connection) -> list:
+    """The values of the PostgreSQL append: the event's own, and its canonical text in the
+    three pieces around the head's two values (:func:`_canonical_around_link`)."""
     values = []
     for field in _INSERTED:
         if field.name == "hash":
             values += _canonical_around_link(event)
         elif field.name not in _FROM_HEAD:
             values.append(field.get_db_prep_save(getattr(event, field.attname), connection))
-    if connection.vendor == "postgresql":
-        write = _append_on_postgresql
-    else:
-
-        def write(connection, values):
-            return _append_on_sqlite(connection, event)
-
-    linked = write(connection, values)
-    if linked is None:
-        # No head yet (a fresh or flushed database): writers arriving together must not both
-        # create it, and get_or_create survives losing that race.
-        ChainHead.objects.get_or_create(pk=1)
-        linked = write(connection, values)
-    event.pk, event.sequence, event.previous_hash, event.hash = linked
-    event._state.adding, event._state.db = False, using
-    return event
+    return values
 
 
 _EVENTS, _HEAD = AccessEvent._meta.db_table, ChainHead._meta.db_table

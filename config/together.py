@@ -101,23 +101,32 @@ def fetch_compiled(key, build, value, using=DEFAULT_DB_ALIAS) -> dict[str, list]
 
 
 def _plan(build, using):
-    compiled = []
-    for probe in _PROBES:
-        built = build(probe)
-        models = {name: qs.model for name, qs in built.items()}
-        querysets = {name: qs for name, qs in built.items() if not _is_empty(qs)}
-        if not querysets:
-            return None, (), frozenset(), models
-        compiled.append(_union(querysets).query.get_compiler(using=using).as_sql())
-    (sql, params), (other_sql, other_params) = compiled
+    built = build(_PROBES[0])
+    models = {name: qs.model for name, qs in built.items()}
+    if all(_is_empty(qs) for qs in built.values()):
+        return None, (), frozenset(), models
+
+    def compiled(probe):
+        querysets = {name: qs for name, qs in build(probe).items() if not _is_empty(qs)}
+        return _union(querysets).query.get_compiler(using=using).as_sql()
+
+    return (*compiled_once(compiled, _PROBES), models)
+
+
+def compiled_once(compiled, probes=_PROBES) -> tuple[str, tuple, frozenset[int]]:
+    """SQL that depends on one value, made by ``compiled(value)`` (SQL and parameters), with
+    the places of that value among its parameters: those that differ between the SQL compiled
+    for two ``probes``. The ORM's compilation of a union costs more than running it; a query
+    compiled once is run with the value put in its places."""
+    (sql, params), (other_sql, other_params) = (compiled(probe) for probe in probes)
     if sql != other_sql or len(params) != len(other_params):
-        raise RuntimeError("The querysets must depend on the value alone.")
+        raise RuntimeError("The query must depend on the value alone.")
     slots = frozenset(
         i for i, (a, b) in enumerate(zip(params, other_params, strict=True)) if a != b
     )
     if not slots:
-        raise RuntimeError("The querysets must depend on the value.")
-    return sql, tuple(params), slots, models
+        raise RuntimeError("The query must depend on the value.")
+    return sql, tuple(params), slots
 
 
 def _first(pair):

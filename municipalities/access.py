@@ -15,6 +15,7 @@ from django.db.models.functions import Cast, Coalesce
 
 from audit import OPERATIONS, Capacity
 from audit.models import Role
+from config.together import compiled_once
 
 from .models import (
     ACT_FOR_AUTHORITY,
@@ -160,15 +161,7 @@ class OrganisationCapabilities:
             union = sources[0].union(*sources[1:], all=True)
             return union.query.get_compiler(using=alias).as_sql()
 
-        (sql, params), (other_sql, other_params) = compiled(1), compiled(2)
-        if sql != other_sql or len(params) != len(other_params):
-            raise RuntimeError("The grant query must depend on the user's id alone.")
-        slots = frozenset(
-            i for i, (a, b) in enumerate(zip(params, other_params, strict=True)) if a != b
-        )
-        if not slots:
-            raise RuntimeError("The grant query must depend on the user's id alone.")
-        return sql, tuple(params), slots
+        return compiled_once(compiled, probes=(1, 2))
 
     @classmethod
     def grant_sources(cls, user) -> list:

@@ -136,9 +136,9 @@ def case_detail(request, pk):
     capabilities = request.capabilities
     if not capabilities.may_see_full_case(order):
         return _supervised_case(request, order)
-    shown = timeline_kinds(request, order)
-    # Every row the page shows, in two queries (selectors.case_rows).
-    rows = selectors.case_rows(order, kinds=shown)
+    kinds = timeline_kinds(request, order)
+    # Every row the page shows, in one query (selectors.case_rows).
+    rows = selectors.case_rows(order, kinds=kinds[2])
     context = {
         "order": order,
         "stage": selectors.stage_of(order),
@@ -147,7 +147,7 @@ def case_detail(request, pk):
         "may_manage": capabilities.may_manage_case(order),
         "may_decide_appeal": capabilities.may_decide_appeal(order),
         "may_see_readers": capabilities.is_concerned(order),
-        **timeline_context(request, order, shown=shown, rows=rows),
+        **timeline_context(request, order, kinds=kinds, rows=rows),
         **rows.page_data(),
     }
     context["deadlines"] = selectors.deadlines_for_page(
@@ -182,21 +182,19 @@ TIMELINE_KINDS = {
 TIMELINE_PAGE = "tidslinje"
 
 
-def timeline_kinds(request, order) -> list[str]:
-    """The kinds the timeline shows: those chosen (?vis=) that the user may see, or the
-    default ones."""
+def timeline_kinds(request, order) -> tuple[list[str], list[str], list[str]]:
+    """The kinds of the timeline: those the user may see, those chosen (?vis=) among them,
+    and those shown (the chosen, or the default ones)."""
     allowed = selectors.timeline_kinds_for(request.capabilities, order)
     chosen = [k for k in request.GET.getlist("vis") if k in allowed]
-    return chosen or list(selectors.HISTORY_KINDS)
+    return allowed, chosen, chosen or list(selectors.HISTORY_KINDS)
 
 
-def timeline_context(request, order, *, shown=None, rows=None) -> dict:
+def timeline_context(request, order, *, kinds=None, rows=None) -> dict:
     """The chosen kinds (?vis=, only those the user may see), one page of the merged timeline,
-    and the query string its page links keep. ``rows``: the case's rows, fetched already for
-    the ``shown`` kinds (selectors.case_rows)."""
-    shown = shown or timeline_kinds(request, order)
-    allowed = selectors.timeline_kinds_for(request.capabilities, order)
-    chosen = [k for k in request.GET.getlist("vis") if k in allowed]
+    and the query string its page links keep. ``kinds``: timeline_kinds, and ``rows`` the
+    case's rows fetched for the kinds shown (selectors.case_rows), when the caller has them."""
+    allowed, chosen, shown = kinds or timeline_kinds(request, order)
     entries = selectors.timeline_for(order, kinds=shown, rows=rows)
     page = Paginator(entries, selectors.TIMELINE_PAGE_SIZE).get_page(request.GET.get(TIMELINE_PAGE))
     return {
