@@ -6,9 +6,12 @@ unless PALEGG_REQUIRE_BROWSER=1 is set (e.g. in CI), in which case they fail lou
 """
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
+from django.core.servers.basehttp import ThreadedWSGIServer
+from django.test.testcases import LiveServerThread
 
 # Playwright's sync API runs an asyncio event loop in the main thread; Django would
 # otherwise refuse ORM calls from the test body ("You cannot call this from an async
@@ -64,6 +67,61 @@ def browser():
     yield browser
     browser.close()
     playwright.stop()
+
+
+class OneRequestAtATime:
+    """A WSGI application that lets one request at a time through ``app``, from its call
+    until its answer is written out and closed."""
+
+    def __init__(self, app):
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        self.lock.acquire()
+        try:
+            answer = self.app(environ, start_response)
+        except BaseException:
+            self.lock.release()
+            raise
+        return _ReleasedOnClose(answer, self.lock)
+
+
+class _ReleasedOnClose:
+    def __init__(self, answer, lock):
+        self.answer, self.lock = answer, lock
+
+    def __iter__(self):
+        return iter(self.answer)
+
+    def close(self):
+        try:
+            if hasattr(self.answer, "close"):
+                self.answer.close()
+        finally:
+            self.lock.release()
+
+
+class _SerialOnSharedConnection(ThreadedWSGIServer):
+    """The live server, taking one request at a time when its threads share the test's
+    database connection (in-memory SQLite). Two requests at once on one SQLite connection
+    break each other: the page's personnel look-up (a fetch while the form is filled in)
+    still reading when the form's POST opens a savepoint fails the POST with "cannot open
+    savepoint - SQL statements in progress". Django's documentation warns of the same for
+    the test thread and the server. PostgreSQL gives every thread its own connection, so
+    its requests still run side by side."""
+
+    def set_app(self, application):
+        if self.connections_override:
+            application = OneRequestAtATime(application)
+        super().set_app(application)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _live_server_serial_on_shared_connection():
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(LiveServerThread, "server_class", _SerialOnSharedConnection)
+        yield
 
 
 def watch_content_policy(context, page, violations: list) -> None:
