@@ -422,10 +422,15 @@ def _case_querysets(pk, history) -> dict:
         "appeals": Appeal.objects.filter(order_id=pk),
         **{f"history{i}": source.queryset(_Case(pk)) for i, source in enumerate(history)},
     }
-    people = Q()
-    for key, name in _naming(history):
-        people |= Q(pk__in=querysets[key].values(f"{name}_id"))
-    return {**querysets, "people": User.objects.filter(people)}
+    # One IN over a UNION ALL of the ids, not an OR of INs: PostgreSQL runs an OR of IN
+    # (subquery) as a filter over every user (5 ms at 20,000 users), the union as a few index
+    # look-ups.
+    first, *others = (
+        querysets[key].order_by().values_list(f"{name}_id", flat=True)
+        for key, name in _naming(history)
+    )
+    people = User.objects.filter(pk__in=first.union(*others, all=True))
+    return {**querysets, "people": people}
 
 
 def _naming(history) -> list[tuple[str, str]]:
