@@ -292,6 +292,9 @@ def refresh(order_pk) -> None:
         defaults={
             "due": upcoming.due if upcoming else None,
             "kind": upcoming.kind if upcoming else "",
+            "issuing_authority_id": order.issuing_authority_id,
+            "municipality_id": order.municipality_id,
+            "is_open": order.status == PROCESS.NEW,
         },
     )
 

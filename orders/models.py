@@ -479,17 +479,39 @@ class Notification(models.Model):
 class NextDeadline(models.Model):
     """The earliest deadline of an open order that someone still has to meet, kept beside the
     order so lists can sort, filter and count by it in SQL. Derived data (no history): it is
-    recomputed from the order, its steps and measures (orders.deadlines.refresh)."""
+    recomputed from the order, its steps and measures (orders.deadlines.refresh).
+
+    Every order has one, so it also carries the order's organisations and whether it is open:
+    the deadline overview of each authority and municipality counts these rows from one index
+    (selectors.deadline_overview) instead of joining every order of the organisation to its
+    process and deadline on every list page (47 ms for a statsforvalter at 100,000 orders)."""
 
     order = models.OneToOneField(
         Order, on_delete=models.CASCADE, primary_key=True, related_name="next_deadline"
     )
     due = models.DateField(_("next deadline"), null=True, blank=True, db_index=True)
     kind = models.CharField(_("deadline"), max_length=20, blank=True)
+    # Copies of the order's, written with the deadline (deadlines.refresh). Null only until
+    # the migration that added them had filled them in.
+    issuing_authority = models.ForeignKey(
+        Authority, on_delete=models.PROTECT, null=True, related_name="+", db_index=False
+    )
+    municipality = models.ForeignKey(
+        Municipality, on_delete=models.PROTECT, null=True, related_name="+", db_index=False
+    )
+    is_open = models.BooleanField(default=True)
 
     class Meta:
         verbose_name = _("next deadline")
         verbose_name_plural = _("next deadlines")
+        indexes = [
+            models.Index(
+                fields=["issuing_authority", "is_open", "due"], name="orders_next_by_authority"
+            ),
+            models.Index(
+                fields=["municipality", "is_open", "due"], name="orders_next_by_municipality"
+            ),
+        ]
 
     def __str__(self):
         return f"{self.order_id}: {self.kind} {self.due}"

@@ -80,7 +80,10 @@ DUE_SOON_DAYS = 14
 def due_filter(due, today, prefix="") -> Q | None:
     """Orders whose next deadline is overdue (its day is over) or falls within DUE_SOON_DAYS
     from today (today included); None for no filter. Only open orders have one."""
-    field = f"{prefix}next_deadline__due"
+    return _due_q(due, today, f"{prefix}next_deadline__due")
+
+
+def _due_q(due, today, field) -> Q | None:
     if due == "overdue":
         return Q(**{f"{field}__lt": today})
     if due == "soon":
@@ -207,22 +210,31 @@ class OrganisationCounts:
 
 def deadline_overview(capabilities, today) -> list[OrganisationCounts]:
     """One row per organisation the user acts for: each authority they are caseworker for
-    (the orders it issued) and each municipality they lead (the orders concerning it). Only
-    orders the user may see are counted (need to know)."""
-    visible = capabilities.orders_visible()
+    (the orders it issued) and each municipality they lead (the orders concerning it).
+
+    Need to know holds without a filter of its own: a caseworker sees every order their
+    authority issued, and a leader every order concerning their municipality (access.
+    full_case_q). So the rows are counted from the next deadlines, which every order has and
+    which carry its organisations (models.NextDeadline), each from one index."""
     rows = [
-        OrganisationCounts(
-            "authority", a, deadline_counts(visible.filter(issuing_authority=a), today)
-        )
+        OrganisationCounts("authority", a, _tally(Q(issuing_authority=a), today))
         for a in capabilities.caseworker_authorities().order_by("name")
     ]
     rows += [
-        OrganisationCounts(
-            "municipality", m, deadline_counts(visible.filter(municipality=m), today)
-        )
+        OrganisationCounts("municipality", m, _tally(Q(municipality=m), today))
         for m in capabilities.led_municipalities().order_by("name")
     ]
     return rows
+
+
+def _tally(organisation: Q, today) -> dict:
+    """deadline_counts for the orders of one organisation, from their next deadlines."""
+    return NextDeadline.objects.filter(organisation).aggregate(
+        total=Count("pk"),
+        open=Count("pk", filter=Q(is_open=True)),
+        due_soon=Count("pk", filter=Q(is_open=True) & _due_q("soon", today, "due")),
+        overdue=Count("pk", filter=Q(is_open=True) & _due_q("overdue", today, "due")),
+    )
 
 
 def order_for(capabilities, pk) -> Order:

@@ -192,6 +192,27 @@ def test_planning_deadline_is_the_next_deadline_of_a_new_order(world, time_machi
     assert (next_deadline.kind, next_deadline.due) == (deadlines.Kind.PLANNING, date(2027, 2, 3))
 
 
+def carried(order):
+    """What the order's next deadline carries of it for the deadline overview."""
+    row = NextDeadline.objects.get(order=order)
+    return (row.issuing_authority_id, row.municipality_id, row.is_open)
+
+
+def test_the_next_deadline_carries_the_organisations_and_openness_of_its_order(world):
+    order = issued(world)
+    assert carried(order) == (world.authority.pk, world.municipality.pk, True)
+    lifecycle.advance(order, world.leader, "sign_off", complete=True)
+    assert carried(order) == (world.authority.pk, world.municipality.pk, True)
+    lifecycle.sign_off(order, world.caseworker)
+    assert carried(order) == (world.authority.pk, world.municipality.pk, False)
+
+
+def test_a_withdrawn_order_is_counted_as_closed(world):
+    order = issued(world)
+    services.withdraw_order(order=order, acting_user=world.caseworker, reason="Feil person.")
+    assert carried(order) == (world.authority.pk, world.municipality.pk, False)
+
+
 # --- completion: the deadline in the order, as extended ---------------------------------
 
 
