@@ -294,6 +294,7 @@ def refresh(order_pk) -> None:
             "kind": upcoming.kind if upcoming else "",
             "issuing_authority_id": order.issuing_authority_id,
             "municipality_id": order.municipality_id,
+            "health_personnel_id": order.health_personnel_id,
             "is_open": order.status == PROCESS.NEW,
         },
     )

@@ -104,10 +104,10 @@ def case_list(request):
     filters = forms.CaseListFilterForm(request.GET or None)
     values, today = filters.values(), timezone.localdate()
     search = values["q"]
-    orders = selectors.orders_for_list(
+    orders = selectors.case_list(
         request.capabilities, state=values["state"], search=search, due=values["due"], today=today
     )
-    page = page_of(request, selectors.KeyFirst(orders))
+    page = page_of(request, orders)
     if search:
         # The term is kept: a security officer looking for snooping needs to see what was asked.
         shown = ",".join(o.case_number for o in page.object_list)

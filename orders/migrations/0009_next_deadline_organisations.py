@@ -1,6 +1,7 @@
-"""The next deadline carries its order's organisations and whether it is open, so the deadline
-overview counts from one index (models.NextDeadline). Existing rows are filled in from their
-orders here; from now on deadlines.refresh writes them."""
+"""The next deadline carries what the access rules ask of its order (its organisations and the
+health personnel it concerns) and whether it is open, so the deadline overview and the case
+list's count are counted from its indexes (models.NextDeadline). Existing rows are filled in
+from their orders here; from now on deadlines.refresh writes them."""
 
 import django.db.models.deletion
 from django.db import migrations, models
@@ -15,6 +16,7 @@ def fill_in(apps, schema_editor):
     NextDeadline.objects.update(
         issuing_authority_id=Subquery(order.values("issuing_authority_id")[:1]),
         municipality_id=Subquery(order.values("municipality_id")[:1]),
+        health_personnel_id=Subquery(order.values("health_personnel_id")[:1]),
         is_open=Exists(Process.objects.filter(pk=OuterRef("order_id"), status="NEW")),
     )
 
@@ -27,6 +29,16 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AddField(
+            model_name="nextdeadline",
+            name="health_personnel",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="municipalities.healthpersonnel",
+            ),
+        ),
         migrations.AddField(
             model_name="nextdeadline",
             name="is_open",

@@ -490,3 +490,43 @@ def test_the_issue_form_records_the_day_the_decision_was_received(world, client_
     )
     assert response.status_code == 302, http_flow.form_errors(response)
     assert Order.objects.get(case_number=data["case_number"]).decision_received_on == received
+
+
+# --- the case list's count, from the next deadlines ----------------------------------------
+
+
+@pytest.mark.parametrize("state", ["", "open", "closed", "appeal"])
+@pytest.mark.parametrize("due", ["", "overdue", "soon"])
+def test_the_case_list_counts_exactly_the_orders_it_lists(
+    world, late, national_caseworker, state, due
+):
+    """The count comes from the next deadlines (selectors.case_list) with the orders' own
+    access filter: for every kind of viewer and filter it is the number of orders listed."""
+    from orders import selectors
+    from orders.access import Capabilities
+
+    viewers = [
+        world.caseworker,
+        world.other_caseworker,
+        world.leader,
+        world.other_leader,
+        world.gp_user,
+        world.other_gp_user,
+        national_caseworker,
+    ]
+    for user in viewers:
+        capabilities = Capabilities.of(user)
+        page = selectors.case_list(capabilities, state=state, due=due, today=TODAY)
+        listed_orders = selectors.orders_for_list(capabilities, state=state, due=due, today=TODAY)
+        assert page.count() == len(list(listed_orders)), (user, state, due)
+        assert page.count() == len(page[0:100]), (user, state, due)
+
+
+def test_the_case_list_says_how_many_it_found(world, late, english):
+    """The page's count, from the next deadlines, on the page: Vestland's caseworker sees the
+    seven open Bergen orders and the withdrawn one; two of them overdue."""
+    response = english(world.caseworker).get("/saker/", {"due": "overdue"})
+    assert len(rows(response)) == 2
+    assert response.context["page"].paginator.count == 2
+    response = english(world.caseworker).get("/saker/", {"state": "closed"})
+    assert response.context["page"].paginator.count == len(rows(response)) == 1
