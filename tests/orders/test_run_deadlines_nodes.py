@@ -196,5 +196,22 @@ def test_a_run_that_finds_another_in_progress_does_nothing_and_says_so(issue_ove
     finally:
         other_node.close()  # a node that goes away takes its lock with it
 
-    call_command("run_deadlines", stdout=io.StringIO())
+    # Its server process ends a moment after the connection closes, and the lock with it.
+    wait_until_free(LOCK_KEY)
+    out = io.StringIO()
+    call_command("run_deadlines", stdout=out)
+    assert "in progress" not in out.getvalue()
     assert Notification.objects.filter(kind=Notification.Kind.REMINDER).count() > 0
+
+
+def wait_until_free(key, seconds=10):
+    """Wait (bounded) until no session holds the advisory lock ``key``."""
+    deadline = time.monotonic() + seconds
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+            if cursor.fetchone()[0]:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+                return
+            assert time.monotonic() < deadline, f"advisory lock {key} still held"
+            time.sleep(0.01)
