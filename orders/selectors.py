@@ -214,15 +214,17 @@ def next_due_of(order, today) -> NextDue | None:
     return NextDue(row.due, row.kind, (row.due - today).days)
 
 
-def deadline_counts(orders: QuerySet[Order], today) -> dict:
+def deadline_counts(
+    orders: QuerySet, today, *, is_open=STAGE_FILTERS["open"], due="next_deadline__due"
+) -> dict:
     """All of ``orders``, the open ones, those due within DUE_SOON_DAYS and those overdue:
-    one aggregate query."""
-    is_open = Q(status=PROCESS.NEW)
+    one aggregate query. Also counts the orders' next deadlines (``is_open`` and ``due`` as
+    named there)."""
     return orders.aggregate(
         total=Count("pk"),
         open=Count("pk", filter=is_open),
-        due_soon=Count("pk", filter=is_open & due_filter("soon", today)),
-        overdue=Count("pk", filter=is_open & due_filter("overdue", today)),
+        due_soon=Count("pk", filter=is_open & _due_q("soon", today, due)),
+        overdue=Count("pk", filter=is_open & _due_q("overdue", today, due)),
     )
 
 
@@ -254,12 +256,8 @@ def deadline_overview(capabilities, today) -> list[OrganisationCounts]:
 
 def _tally(organisation: Q, today) -> dict:
     """deadline_counts for the orders of one organisation, from their next deadlines."""
-    return NextDeadline.objects.filter(organisation).aggregate(
-        total=Count("pk"),
-        open=Count("pk", filter=Q(is_open=True)),
-        due_soon=Count("pk", filter=Q(is_open=True) & _due_q("soon", today, "due")),
-        overdue=Count("pk", filter=Q(is_open=True) & _due_q("overdue", today, "due")),
-    )
+    rows = NextDeadline.objects.filter(organisation)
+    return deadline_counts(rows, today, is_open=STAGE_FILTERS_ON_DEADLINES["open"], due="due")
 
 
 def order_for(capabilities, pk) -> Order:
