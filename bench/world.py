@@ -59,6 +59,8 @@ TEMPLATE_STATES = {
 }
 CLOSED_STATES = {"fulfilled", "withdrawn", "reversed"}
 EVENTS_PER_ORDER = 13
+# Where the GP and the supervisor that bench/pages.py measures work (plan_copies).
+MEASURED_MUNICIPALITY = "0301"
 
 
 def parse_args(argv=None):
@@ -468,9 +470,24 @@ def plan_copies(rng, templates, size, people):
         "pk", "municipality_id", "user_id"
     ):
         gps_in[municipality].append((pk, user))
+    # The GP and the supervisor that bench/pages.py measures have the same cases at every size
+    # (one of each state, in Oslo, in the first cohort of copies), and no one else's: a page
+    # of theirs then runs the same queries in every world, where a random busiest GP has an
+    # empty list (no prefetch query) in one world and rows in the other.
+    used_in_templates = {t["personnel"] for t in templates.values()} | {
+        t["supervisor"] for t in templates.values()
+    }
+    oslo = Municipality.objects.get(number=MEASURED_MUNICIPALITY).pk
+    measured_gp, measured_supervisor = [
+        entry for entry in sorted(gps_in[oslo]) if entry[0] not in used_in_templates
+    ][:2]
+    for measured in (measured_gp, measured_supervisor):
+        gps_in[oslo].remove(measured)
+    people["measured"] = {"gp": measured_gp[1], "supervisor": measured_supervisor[1]}
+    order_ids = sorted(templates)
+    theirs = _measured_copies(templates, order_ids)
     municipalities = sorted(gps_in)
     weights = [len(gps_in[m]) for m in municipalities]
-    order_ids = sorted(templates)
     copies = []
     cohorts = -(-(size - len(order_ids)) // len(order_ids))
     for k in range(1, cohorts + 1):
@@ -481,6 +498,12 @@ def plan_copies(rng, templates, size, people):
             m = rng.choices(municipalities, weights)[0]
             (gp, gp_user), *rest = rng.sample(gps_in[m], min(2, len(gps_in[m])))
             sup, sup_user = rest[0] if rest else rng.choice(gps_in[municipalities[0]])
+            if k == 1 and template_id in theirs:
+                m = oslo
+                if "gp" in theirs[template_id]:
+                    gp, gp_user = measured_gp
+                if "supervisor" in theirs[template_id]:
+                    sup, sup_user = measured_supervisor
             authority = t["authority"] if t["authority"] in national else authority_of[m]
             closed = t["state"] in CLOSED_STATES
             copies.append(
@@ -504,6 +527,27 @@ def plan_copies(rng, templates, size, people):
                 }
             )
     return copies
+
+
+def _measured_copies(templates, order_ids) -> dict[int, set[str]]:
+    """Which templates' first copies are about the measured GP (one of each state, one with
+    supervision among them) and supervised by the measured supervisor (one of each open state
+    past the plan, where the supervision is under way). The first cohort exists at every size the bench builds."""
+    theirs = defaultdict(set)
+    for state in TEMPLATE_STATES:
+        of_state = [pk for pk in order_ids if templates[pk]["state"] == state]
+        with_supervision = [pk for pk in of_state if templates[pk]["supervisor"]]
+        theirs[(with_supervision or of_state)[0]].add("gp")
+    for state in ("under_way", "confirmed", "returned", "extended"):
+        supervised = [
+            pk
+            for pk in order_ids
+            if templates[pk]["state"] == state
+            and templates[pk]["supervisor"]
+            and "gp" not in theirs[pk]
+        ]
+        theirs[supervised[0]].add("supervisor")
+    return dict(theirs)
 
 
 def multiply(templates, copies, clock):
@@ -751,8 +795,23 @@ def manifest(args, people):
         [oslo.pk],
     )
     usernames = dict(User.objects.values_list("pk", "username"))
-    gp_user, gp_orders = gp[0]
-    sup_user, sup_orders, sup_measure = supervisors[0]
+    gp_user = people["measured"]["gp"]
+    gp_orders = [
+        o
+        for (o,) in ids(
+            "SELECT o.process_ptr_id FROM orders_order o"
+            " JOIN municipalities_healthpersonnel hp ON hp.id = o.health_personnel_id"
+            " JOIN viewflow_process p ON p.id = o.process_ptr_id"
+            " WHERE hp.user_id = %s ORDER BY p.status = 'NEW' DESC, 1",
+            [gp_user],
+        )
+    ]
+    sup_user = people["measured"]["supervisor"]
+    ((sup_orders, sup_measure),) = ids(
+        "SELECT array_agg(order_id ORDER BY order_id), min(measure_id)"
+        " FROM orders_supervisiongrant WHERE ended_at IS NULL AND user_id = %s",
+        [sup_user],
+    )
     roles = {
         "sf_caseworker": {
             "username": sfoa.username,
