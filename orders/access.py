@@ -40,6 +40,7 @@ from municipalities.models import Appointment, Authority, User
 from . import steps
 from .models import (
     ACT_AS_CASEWORKER,
+    NextDeadline,
     Order,
     OrderGroupObjectPermission,
     OrderUserObjectPermission,
@@ -314,7 +315,7 @@ class Capabilities(OrganisationCapabilities):
             return None
         return (
             Q(**{f"{prefix}issuing_authority_id__in": self.caseworker_authority_ids})
-            | Q(**{f"{prefix}municipality__authority_id__in": self.caseworker_authority_ids})
+            | Q(**{f"{prefix}municipality_id__in": self.covered_municipality_ids})
             | Q(**{f"{prefix}municipality_id__in": self.led_municipality_ids})
             | self._concerned_q(prefix)
             | Q(**{f"{prefix}pk__in": self._granted_order_ids()})
@@ -335,29 +336,31 @@ class Capabilities(OrganisationCapabilities):
         visible = self.visible_orders_q()
         return Order.objects.all() if visible is None else Order.objects.filter(visible)
 
-    def actionable_tasks(self) -> QuerySet[Task]:
-        """Open workflow tasks on orders that the user may carry out: for each actor of
-        orders.steps they act as, its steps on the orders its rule lets them act on
-        (ACTOR_FILTERS). Actors the user is not are left out, so most users' filter is one
-        plain join the order table's indexes serve (an OR of branches, or the orders as an
-        IN-subquery, made PostgreSQL sort every open task before filtering at 100,000)."""
+    def actionable_branches(self) -> list[tuple[list[str], QuerySet[NextDeadline]]]:
+        """Where the user's actionable tasks are, per actor of orders.steps they act as: the
+        refs of that actor's steps, and the open orders its rule (ACTOR_FILTERS) lets them act
+        on, as those orders' next deadlines. The rule asks the order's own columns, which its
+        next deadline carries under the same names (models.NextDeadline) with whether it is
+        open, so the orders are read from that table's indexes alone. Actors the user is not
+        are left out. A task belongs to one step, so to one branch at most."""
         if not self.active:
-            return Task.objects.none()
-        branches = Q()
+            return []
+        branches = []
         for actor, orders_q in ACTOR_FILTERS.items():
-            acted_on = orders_q(self, "process__order__")
+            acted_on = orders_q(self, "")
             if acted_on is not None:
                 refs = [step.task_ref for step in steps.STEPS.values() if step.actor == actor]
-                branches |= Q(flow_task__in=refs) & acted_on
+                branches.append((refs, NextDeadline.objects.filter(acted_on, is_open=True)))
+        return branches
+
+    def actionable_tasks(self) -> QuerySet[Task]:
+        """Open workflow tasks on orders that the user may carry out (actionable_branches)."""
+        branches = Q()
+        for refs, open_orders in self.actionable_branches():
+            branches |= Q(flow_task__in=refs, process_id__in=open_orders.values("order_id"))
         if not branches:
             return Task.objects.none()
-        return Task.objects.filter(
-            branches,
-            flow_task_type="HUMAN",
-            status__in=OPEN_TASK_STATUSES,
-            process__status=PROCESS.NEW,
-            process__flow_class=steps.FLOW_REF,
-        )
+        return Task.objects.filter(branches, flow_task_type="HUMAN", status__in=OPEN_TASK_STATUSES)
 
     def orders_concerning(self) -> QuerySet[Order]:
         """The orders about the user themself (is_concerned), which they always see."""

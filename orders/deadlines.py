@@ -296,6 +296,7 @@ def refresh(order_pk) -> None:
             "municipality_id": order.municipality_id,
             "health_personnel_id": order.health_personnel_id,
             "is_open": order.status == PROCESS.NEW,
+            "order_deadline": order.deadline,
         },
     )
 

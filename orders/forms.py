@@ -66,9 +66,7 @@ class IssueOrderForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["issuing_authority"].queryset = authorities
         self.fields["caseworker"].queryset = caseworkers
-        self.fields["hpr_number"].widget.attrs["data-lookup-url"] = reverse(
-            "web:personnel_lookup"
-        )
+        self.fields["hpr_number"].widget.attrs["data-lookup-url"] = reverse("web:personnel_lookup")
         if len(authorities) == 1:
             self.fields["issuing_authority"].initial = authorities[0].pk
             self.fields["issuing_authority"].empty_label = None

@@ -506,6 +506,8 @@ class NextDeadline(models.Model):
         HealthPersonnel, on_delete=models.PROTECT, null=True, related_name="+"
     )
     is_open = models.BooleanField(default=True)
+    # The order's own deadline: lists sort orders with the same next deadline by it.
+    order_deadline = models.DateField(null=True)
 
     class Meta:
         verbose_name = _("next deadline")

@@ -87,7 +87,7 @@ def probed(request, order, action, target, lookup, pk):
 def my_tasks(request):
     filters = forms.DeadlineFilterForm(request.GET or None)
     due, today = filters.values()["due"], timezone.localdate()
-    page = page_of(request, selectors.tasks_for(request.capabilities, due=due, today=today))
+    page = page_of(request, selectors.task_list(request.capabilities, due=due, today=today))
     for task in page.object_list:
         task.next_due = selectors.next_due_of(task.process.order, today)
     context = {

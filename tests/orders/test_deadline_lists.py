@@ -495,6 +495,19 @@ def test_the_issue_form_records_the_day_the_decision_was_received(world, client_
 # --- the case list's count, from the next deadlines ----------------------------------------
 
 
+def every_kind_of_viewer(world, national_caseworker, *others) -> list:
+    return [
+        world.caseworker,
+        world.other_caseworker,
+        world.leader,
+        world.other_leader,
+        world.gp_user,
+        world.other_gp_user,
+        national_caseworker,
+        *others,
+    ]
+
+
 @pytest.mark.parametrize("state", ["", "open", "closed", "appeal"])
 @pytest.mark.parametrize("due", ["", "overdue", "soon"])
 def test_the_case_list_counts_exactly_the_orders_it_lists(
@@ -505,16 +518,7 @@ def test_the_case_list_counts_exactly_the_orders_it_lists(
     from orders import selectors
     from orders.access import Capabilities
 
-    viewers = [
-        world.caseworker,
-        world.other_caseworker,
-        world.leader,
-        world.other_leader,
-        world.gp_user,
-        world.other_gp_user,
-        national_caseworker,
-    ]
-    for user in viewers:
+    for user in every_kind_of_viewer(world, national_caseworker):
         capabilities = Capabilities.of(user)
         page = selectors.case_list(capabilities, state=state, due=due, today=TODAY)
         listed_orders = selectors.orders_for_list(capabilities, state=state, due=due, today=TODAY)
@@ -530,3 +534,36 @@ def test_the_case_list_says_how_many_it_found(world, late, english):
     assert response.context["page"].paginator.count == 2
     response = english(world.caseworker).get("/saker/", {"state": "closed"})
     assert response.context["page"].paginator.count == len(rows(response)) == 1
+
+
+# --- the task list, paged from the next deadlines ---------------------------------------------
+
+
+@pytest.mark.parametrize("due", ["", "overdue", "soon"])
+def test_the_task_list_pages_count_and_order_the_tasks_as_the_rule_gives_them(
+    world, late, national_caseworker, due
+):
+    """Mine oppgaver's pages (selectors.task_list: the page's ids from the next deadlines joined
+    to the open tasks) hold exactly the tasks of the access rule's queryset (tasks_for), in
+    its order, and count them; also for a user who acts as two actors (a leader who is also
+    the GP of an order there), whose two branches are joined into one list."""
+    from orders import selectors
+    from orders.access import Capabilities
+
+    two_actors = factories.leader_for(world.municipality, username="leder.og.lege")
+    world.gp.user = two_actors
+    world.gp.save(update_fields=["user"])
+    listed_somewhere = False
+    for user in every_kind_of_viewer(world, national_caseworker, two_actors):
+        capabilities = Capabilities.of(user)
+        expected = [t.pk for t in selectors.tasks_for(capabilities, due=due, today=TODAY)]
+        tasks = selectors.task_list(capabilities, due=due, today=TODAY)
+        paged = [t.pk for start in range(0, 12, 2) for t in tasks[start : start + 2]]
+        assert tasks.count() == len(expected), (user, due)
+        assert paged == expected, (user, due)
+        listed_somewhere |= bool(expected)
+    assert listed_somewhere
+    # The leader who is the GP of orders there has the others' steps, never their own.
+    own = set(Order.objects.filter(health_personnel=world.gp).values_list("pk", flat=True))
+    theirs = selectors.tasks_for(Capabilities.of(two_actors), due=due, today=TODAY)
+    assert theirs and not {t.process_id for t in theirs} & own
