@@ -28,7 +28,11 @@ class LanguageMiddleware:
         self.supported = {code for code, _ in settings.LANGUAGES}
 
     def __call__(self, request):
-        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        # A logged-in user's saved choice wins (on any device); before login, the cookie the
+        # language buttons set.
+        user = getattr(request, "user", None)
+        saved = getattr(user, "language", "") if user is not None and user.is_authenticated else ""
+        chosen = saved or request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
         language = chosen if chosen in self.supported else settings.LANGUAGE_CODE
         translation.activate(language)
         request.LANGUAGE_CODE = language

@@ -97,10 +97,11 @@ MIDDLEWARE = [
     # sessions, two-factor), so each refusal has its request_finished line and request id.
     "config.middleware.RequestLogMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "config.middleware.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After the user is known: their saved language, else the cookie (LanguageMiddleware).
+    "config.middleware.LanguageMiddleware",
     "django_otp.middleware.OTPMiddleware",
     # After the user is known: end a session that is idle or too old, then hold a password
     # session of an administrator or security officer at the two-factor step.
@@ -177,8 +178,17 @@ LOGIN_REDIRECT_URL = "orders:my_tasks"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "nb"
-LANGUAGES = [("nb", _("Norwegian Bokmål")), ("en", _("English"))]
+# Both written standards of Norwegian (språklova: state bodies offer bokmål and nynorsk), and
+# English. Each user's own choice is kept on their profile (municipalities.User.language).
+LANGUAGES = [
+    ("nb", _("Norwegian Bokmål")),
+    ("nn", _("Norwegian Nynorsk")),
+    ("en", _("English")),
+]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# One Norwegian date style everywhere: «1. desember 2026», «1. desember 2026 kl. 08.42»
+# (config/formats); thousands grouped with a space where a template asks (|intcomma).
+FORMAT_MODULE_PATH = ["config.formats"]
 TIME_ZONE = "Europe/Oslo"
 USE_I18N = True
 USE_TZ = True

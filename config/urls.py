@@ -64,7 +64,7 @@ urlpatterns = [
     ),
     path("okten-er-avsluttet/", login_views.session_ended, name="session_ended"),
     path("logg-ut/", auth_views.LogoutView.as_view(), name="logout"),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", login_views.set_language, name="set_language"),
     # Answered by config.health.HealthCheckMiddleware before the other middleware; the route
     # is here so that reverse("health") and the URL tests know it.
     path(health.HEALTH_PATH.lstrip("/"), health.health, name="health"),

@@ -16,7 +16,8 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -66,6 +67,12 @@ def _send(invitation: Invitation, token: str) -> None:
     if not invitation.email:
         return
     # Content-free: no name, no case, no organisation; only that there is a login waiting.
+    # In the language chosen for them, if any (they have not logged in to choose it yet).
+    with translation.override(invitation.user.preferred_language):
+        _send_mail(invitation, token)
+
+
+def _send_mail(invitation: Invitation, token: str) -> None:
     send_mail(
         _("Pålegg: you have been given access"),
         _(
@@ -76,7 +83,7 @@ def _send(invitation: Invitation, token: str) -> None:
         )
         % {
             "link": link_for(token),
-            "expires": timezone.localtime(invitation.expires_at).strftime("%d.%m.%Y %H:%M"),
+            "expires": date_format(timezone.localtime(invitation.expires_at), "DATETIME_FORMAT"),
         },
         settings.DEFAULT_FROM_EMAIL,
         [invitation.email],

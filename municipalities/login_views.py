@@ -8,13 +8,15 @@ from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext
-from django.views.decorators.http import require_http_methods
+from django.views import i18n as i18n_views
+from django.views.decorators.http import require_http_methods, require_POST
 
 import audit
 
 from . import access, accounts, login, two_factor, user_sessions
 from .forms import TwoFactorCodeForm
 from .login_events import account_target
+from .models import User
 
 LOCAL_ACCOUNTS_OFF = "local_accounts_off"
 
@@ -200,3 +202,15 @@ class PasswordResetConfirmView(LocalAccountsOnly, auth_views.PasswordResetConfir
 
 class PasswordResetCompleteView(LocalAccountsOnly, auth_views.PasswordResetCompleteView):
     pass
+
+
+@require_POST
+def set_language(request):
+    """The language buttons: Django's switch (the cookie, then back to the page), and for a
+    logged-in user their choice saved too, so their pages, e-mails and notices follow it on
+    every device (User.language; config.middleware.LanguageMiddleware)."""
+    response = i18n_views.set_language(request)
+    code = request.POST.get("language", "")
+    if request.user.is_authenticated and code in dict(settings.LANGUAGES):
+        User.objects.filter(pk=request.user.pk).update(language=code)
+    return response

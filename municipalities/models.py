@@ -4,6 +4,7 @@ Acting for an organisation is a django-guardian permission on that organisation'
 kept in direct foreign-key tables (fast to filter on at scale).
 """
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
@@ -39,12 +40,23 @@ def validate_org_number(value):
 class User(AbstractUser):
     """A person who logs in. Their organisations come from guardian grants, not from here."""
 
+    # Their written standard (bokmål or nynorsk) or English, chosen in the menu and used for
+    # their pages, e-mails and notices; empty: the site's default (settings.LANGUAGE_CODE).
+    language = models.CharField(
+        _("language"), max_length=8, blank=True, choices=settings.LANGUAGES, default=""
+    )
+
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
 
     def __str__(self):
         return self.get_full_name() or self.username
+
+    @property
+    def preferred_language(self) -> str:
+        """The language to write to them in: their own choice, else the site's default."""
+        return self.language or settings.LANGUAGE_CODE
 
     def has_perm(self, perm, obj=None):
         """What was granted, and for a superuser nothing more. A superuser is an operator

@@ -185,7 +185,7 @@ SUBJECTS = {
 
 def _message(notification):
     link = settings.SITE_URL + reverse("orders:notification", args=[notification.pk])
-    with translation.override(settings.LANGUAGE_CODE):
+    with translation.override(notification.recipient.preferred_language):
         subject = _(SUBJECTS[notification.kind])
         body = _(
             "There is something for you to do in Pålegg.\n\n"
