@@ -20,10 +20,13 @@ backup backup-drill: export PALEGG_DEVELOPMENT := $(if $(DATABASE_URL),$(PALEGG_
 
 # --no-compile: pip would byte-compile every installed file (botocore's alone are thousands),
 # some 40 s of a fresh install; Python compiles the modules it imports when it first does.
-$(STAMP): pyproject.toml
+# The front-end packages (package.json) come from the npm registry, exactly as the lockfile
+# says (npm ci): axe-core for the accessibility checks of the browser tests.
+$(STAMP): pyproject.toml package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet --no-compile -e ".[dev]"
+	npm ci --no-audit --no-fund --loglevel=error
 	rm -f $(VENV)/.installed-*
 	touch $@
 
@@ -69,8 +72,8 @@ test: install
 	$(BIN)/python -m pytest -n auto --dist load
 
 messages: install
-	$(BIN)/python manage.py makemessages --locale nb --ignore '.venv/*' --ignore 'bench/*' --no-obsolete
-	$(BIN)/python manage.py compilemessages --locale nb --ignore '.venv/*'
+	$(BIN)/python manage.py makemessages --locale nb --locale nn --ignore '.venv/*' --ignore 'bench/*' --ignore 'node_modules/*' --no-obsolete
+	$(BIN)/python manage.py compilemessages --locale nb --locale nn --ignore '.venv/*' --ignore 'node_modules/*'
 
 lint: install
 	$(BIN)/ruff check .
