@@ -164,9 +164,10 @@ BARE_SQL = {
         ORDER BY nd.due ASC NULLS LAST, o.deadline, t.created, t.id
         LIMIT %(limit)s""",
     ),
-    # Saker: the visible orders, overdue first, then by next deadline (orders_for_list).
-    "cases": (case_list(),),
-    "cases_page50": (case_list(),),
+    # Saker: the visible open orders (the list's default), overdue first, then by next
+    # deadline (orders_for_list).
+    "cases": (case_list("AND p.status = 'NEW'"),),
+    "cases_page50": (case_list("AND p.status = 'NEW'"),),
     "cases_search": (
         case_list(
             """AND (o.case_number ILIKE %(like)s OR hp.name ILIKE %(like)s
@@ -497,9 +498,9 @@ def pages_for(role, spec, user, capabilities, ids, overview) -> tuple[list[Page]
                 lambda: [t.pk for t in selectors.tasks_for(caps, today=today)[:size]],
             )
         elif key == "cases":
-            add(key, "cases", cases, listed())
+            add(key, "cases", cases, listed(state="open"))
         elif key == "cases_page50":
-            count = selectors.orders_for_list(caps, today=today).count()
+            count = selectors.orders_for_list(caps, state="open", today=today).count()
             last = max(1, math.ceil(count / size))
             if last == 1:
                 skipped.append(f"{ROLE_LABELS[role]}: cases page {WANTED_PAGE}: one page only")
@@ -512,7 +513,7 @@ def pages_for(role, spec, user, capabilities, ids, overview) -> tuple[list[Page]
                 key,
                 label,
                 f"{cases}?side={number}",
-                lambda offset=offset: listed()(offset),
+                lambda offset=offset: listed(state="open")(offset),
                 note,
                 offset=offset,
             )

@@ -457,16 +457,26 @@ class DeadlineFilterForm(forms.Form):
 
 
 class CaseListFilterForm(DeadlineFilterForm):
+    """The case list shows the open cases unless asked for others; a search looks in all of
+    them (a case number asked for is found also when the case is closed)."""
+
     field_order = ["state", "due", "q"]
 
     state = forms.ChoiceField(
         label=_("Show"),
         required=False,
+        initial="open",
         choices=[
-            ("", _("All cases")),
             ("open", _("Open cases")),
+            ("all", _("All cases")),
             ("closed", _("Closed cases")),
             ("appeal", _("Under appeal")),
         ],
     )
     q = SearchField(label=_("Search"))
+
+    def values(self) -> dict:
+        values = super().values()
+        if not values["state"]:
+            values["state"] = "all" if values["q"] else "open"
+        return values

@@ -461,6 +461,9 @@ class Notification(models.Model):
     )
     deadline_kind = models.CharField(_("deadline"), max_length=20, blank=True)
     due = models.DateField(_("due"), null=True, blank=True)
+    # The step it is about (orders.steps: the new task's, or the late one's), so the notice
+    # names the task (selectors.notice_title); empty for course terms, which are no step.
+    step = models.CharField(_("step"), max_length=40, blank=True)
     key = models.CharField(max_length=200, unique=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)

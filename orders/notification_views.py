@@ -22,6 +22,8 @@ def notification_list(request):
         services.mark_notifications_read(acting_user=request.user)
         return redirect("orders:notifications")
     page = page_of(request, mine.select_related("order"))
+    for notice in page.object_list:
+        notice.title = selectors.notice_title(notice)
     context = {"page": page, "unread": mine.filter(read_at__isnull=True).count()}
     return render(request, "orders/notifications.html", context)
 

@@ -64,7 +64,7 @@ def responsible_for_step(order, step_name) -> list:
     return _active(people)
 
 
-def notify(recipients, *, kind, order, key, deadline_kind="", due=None) -> int:
+def notify(recipients, *, kind, order, key, deadline_kind="", due=None, step="") -> int:
     """One notice per recipient; a notice with the same key already given is not repeated."""
     created = 0
     for recipient in recipients:
@@ -76,6 +76,7 @@ def notify(recipients, *, kind, order, key, deadline_kind="", due=None) -> int:
                     order=order,
                     deadline_kind=deadline_kind,
                     due=due,
+                    step=step,
                     key=f"{key}:{recipient.pk}"[:200],
                 )
             created += 1
@@ -90,12 +91,13 @@ def notify_new_task(task) -> int:
     no notice). A follow-up names the missed deadline it is about."""
     order = task.process.coerced
     step = steps.of(task)
-    details = {}
+    details = {"step": step.name}
     if step.notice == Kind.ESCALATION:
         late = steps.of(deadlines.watched_step(task))
         details = {
             "deadline_kind": late.deadline,
             "due": deadlines.step_deadline(order, late.name),
+            "step": late.name,
         }
     return notify(
         responsible_for_step(order, step.name),
@@ -124,6 +126,7 @@ def deadline_notice(host_task, kind) -> int:
         key=f"{kind}:{host_task.pk}:{due}",
         deadline_kind=steps.STEPS[step].deadline,
         due=due,
+        step=step,
     )
 
 

@@ -23,11 +23,14 @@ from courses.models import Course, CourseMeeting, EvidenceDocument, Measure, Sup
 from municipalities.models import HealthPersonnel, Municipality, User
 
 from . import access, deadlines, steps
+from .deadline_kinds import ACTING
+from .deadline_kinds import Kind as DeadlineKind
 from .models import (
     Appeal,
     CompletionConfirmation,
     DeadlineExtension,
     NextDeadline,
+    Notification,
     Order,
     Review,
     SupervisionGrant,
@@ -39,6 +42,8 @@ STAGE_LABELS = {
     PROCESS.DONE: _("Fulfilled – closed"),
     PROCESS.CANCELED: _("Withdrawn – closed"),
 }
+
+SENT_BACK = _("Sent back by the authority – the municipality confirms again")
 
 STAGE_FILTERS = {
     "open": Q(status=PROCESS.NEW),
@@ -61,9 +66,11 @@ def _with_state(queryset: QuerySet[Order]) -> QuerySet[Order]:
         .values("flow_task")[:1]
     )
     pending_appeal = Appeal.objects.filter(order=OuterRef("pk"), outcome=Appeal.Outcome.PENDING)
+    sent_back = Review.objects.filter(order=OuterRef("pk"), outcome=Review.Outcome.RETURNED)
     return queryset.annotate(
         open_step_ref=Subquery(open_step, output_field=CharField()),
         under_appeal=Exists(pending_appeal),
+        sent_back=Exists(sent_back),
     ).select_related("health_personnel", "municipality", "issuing_authority")
 
 
@@ -73,7 +80,12 @@ def stage_of(order) -> str:
         # A fulfilled order later reversed on appeal is withdrawn in law, though its flow ended.
         return STAGE_LABELS[PROCESS.CANCELED if order.withdrawal_reason else order.status]
     ref = getattr(order, "open_step_ref", None) or ""
-    return STAGE_LABELS.get(ref.rsplit(".", 1)[-1], _("In progress"))
+    step = ref.rsplit(".", 1)[-1]
+    if step == steps.CONFIRM_COMPLETION.name and getattr(order, "sent_back", False):
+        # The authority did not sign it off: the municipality confirms again, and the list
+        # says so rather than "measures under way" like any other case.
+        return SENT_BACK
+    return STAGE_LABELS.get(step, _("In progress"))
 
 
 # Lists flag what is "due soon" this many days ahead (the deadline overview counts the same).
@@ -216,6 +228,18 @@ def orders_for_list(capabilities, *, state="", search="", due="", today=None) ->
     return orders.order_by(F("next_deadline__due").asc(nulls_last=True), "deadline", "pk")
 
 
+OWN_CASES_SHOWN = 10
+
+
+def own_cases(capabilities) -> list[Order]:
+    """The orders about the user themself (their landing page), open ones first: none for
+    anyone who is no health personnel, without a query."""
+    if not capabilities.personnel_ids or not capabilities.active:
+        return []
+    orders = orders_for_list(capabilities).filter(pk__in=capabilities.orders_concerning())
+    return list(orders[:OWN_CASES_SHOWN])
+
+
 def case_list(capabilities, *, state="", search="", due="", today=None) -> KeyFirst:
     """orders_for_list as a paged list. Without a search or an appeal filter it is counted
     and its page picked from the orders' next deadlines (models.NextDeadline), one per order,
@@ -271,6 +295,30 @@ def task_list(capabilities, *, due="", today=None) -> KeyFirst:
     return KeyFirst(_task_rows(Task.objects.all()), keys)
 
 
+# A notice as the list names it: what happened, the task, the case.
+NOTICE_TITLES = {
+    Notification.Kind.NEW_TASK: _("New task: %(task)s – case %(case)s"),
+    Notification.Kind.REMINDER: _("Deadline approaching: %(task)s – case %(case)s"),
+    Notification.Kind.OVERDUE: _("Deadline passed: %(task)s – case %(case)s"),
+    Notification.Kind.ESCALATION: _("Missed deadline to follow up: %(task)s – case %(case)s"),
+}
+# The task of a notice about the course terms, which are no step of the flow.
+TERMS_TASK = _("Accept the course terms")
+
+
+def notice_title(notice) -> str:
+    """«Ny oppgave: planlegg tiltak – sak 2026/1004». ``notice.order`` should be selected
+    with it. A notice from before notices kept their step says its kind and case."""
+    if notice.step in steps.STEPS:
+        task = str(steps.STEPS[notice.step].title)
+    elif notice.deadline_kind == DeadlineKind.TERMS:
+        task = str(TERMS_TASK)
+    else:
+        return f"{notice.get_kind_display()} – {notice.order.case_number}"
+    task = task[:1].lower() + task[1:]
+    return NOTICE_TITLES[notice.kind] % {"task": task, "case": notice.order.case_number}
+
+
 @dataclass(frozen=True)
 class NextDue:
     """An order's next deadline as a list shows it: the date, what is due, days left."""
@@ -281,7 +329,8 @@ class NextDue:
 
     @property
     def label(self):
-        return deadlines.LABELS.get(self.kind, "")
+        """Who must do what by this date."""
+        return ACTING.get(self.kind, "")
 
     @property
     def overdue(self) -> bool:

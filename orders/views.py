@@ -90,11 +90,18 @@ def my_tasks(request):
     page = page_of(request, selectors.task_list(request.capabilities, due=due, today=today))
     for task in page.object_list:
         task.next_due = selectors.next_due_of(task.process.order, today)
+    # The health personnel's landing page also shows the orders about them, open or not,
+    # where they may have nothing to do but still want to follow them.
+    own_cases = selectors.own_cases(request.capabilities)
+    for order in own_cases:
+        order.stage = selectors.stage_of(order)
+        order.next_due = selectors.next_due_of(order, today)
     context = {
         "page": page,
         "filters": filters,
         "filtered": bool(due),
         "query": list_query(request),
+        "own_cases": own_cases,
     }
     return render(request, "orders/my_tasks.html", context)
 
@@ -144,6 +151,7 @@ def case_detail(request, pk):
         "stage": selectors.stage_of(order),
         "closed": access.is_closed(order),
         "open_tasks": [(t, capabilities.may_take_step(order, t)) for t in rows.open_tasks],
+        "waiting_for": [t for t in rows.open_tasks if not capabilities.may_take_step(order, t)],
         "may_manage": capabilities.may_manage_case(order),
         "may_decide_appeal": capabilities.may_decide_appeal(order),
         "may_see_readers": capabilities.is_concerned(order),

@@ -173,8 +173,16 @@ def test_the_planning_deadlines_fall_where_the_tests_need_them(late):
     assert late["closed"].next_deadline.due is None
 
 
+def test_case_list_shows_open_cases_by_default(world, late, english):
+    """Open cases by default (the closed one only on request), in the same order."""
+    default = listed(english(world.leader).get("/saker/"), late)
+    everything = listed(english(world.leader).get("/saker/", {"state": "all"}), late)
+    assert default == [name for name in everything if name != "closed"]
+    assert "closed" in everything
+
+
 def test_case_list_puts_overdue_first_then_the_soonest_and_closed_last(world, late, english):
-    response = english(world.leader).get("/saker/")
+    response = english(world.leader).get("/saker/", {"state": "all"})
     assert listed(response, late) == [
         "late5",
         "late1",
@@ -189,7 +197,7 @@ def test_case_list_puts_overdue_first_then_the_soonest_and_closed_last(world, la
 
 
 def test_case_list_shows_the_next_deadline_its_kind_and_the_days_left(world, late, english):
-    shown = rows(english(world.leader).get("/saker/"))
+    shown = rows(english(world.leader).get("/saker/", {"state": "all"}))
     expected = {
         "late5": "5 days overdue",
         "late1": "1 day overdue",
@@ -202,7 +210,7 @@ def test_case_list_shows_the_next_deadline_its_kind_and_the_days_left(world, lat
     for name, text in expected.items():
         row = shown[late[name].pk]
         assert text in row, (name, row)
-        assert "Measures planned by the municipality" in row, row
+        assert "The municipality plans measures" in row, row
         assert row.startswith(late[name].case_number)
     for name in ("late5", "late1"):
         assert "Overdue" in shown[late[name].pk]
@@ -249,7 +257,7 @@ def test_my_tasks_put_overdue_first_with_days_left(world, late, english):
 
 
 def test_the_gp_sees_the_deadline_of_the_order_about_them(world, late, english):
-    shown = rows(english(world.gp_user).get("/saker/"))
+    shown = rows(english(world.gp_user).get("/saker/", {"state": "all"}))
     # Odd-numbered orders are about world.gp: late5, today, in5, in15 (and the withdrawn one).
     assert set(shown) == {late[n].pk for n in ("late5", "today", "in5", "in15", "closed")}
     assert "5 days overdue" in shown[late["late5"].pk]
@@ -268,13 +276,16 @@ def test_the_gp_sees_the_deadline_of_the_order_about_them(world, late, english):
         ({"due": "overdue", "q": "Bergen"}, ["late5", "late1"]),
         ({"state": "closed"}, ["closed"]),
         ({"due": ""}, ["late5", "late1", "today", "in1", "in5", "national", "in14", "in15"]),
+        ({"state": "all"}, ["late5", "late1", "today", "in1", "in5", "national", "in14", "in15"]),
+        # A search without a stage looks in every case, the closed one too.
+        ({"q": "2026/20"}, ["closed"]),
     ],
 )
 def test_case_list_filters_on_deadlines_with_state_and_search(
     world, late, english, params, expected
 ):
     response = english(world.leader).get("/saker/", params)
-    if params == {"due": ""}:
+    if params == {"state": "all"}:
         expected = [*expected, "closed"]
     assert listed(response, late) == expected
 
@@ -354,7 +365,7 @@ def test_caseworker_counts_the_orders_their_authority_issued(world, late, englis
 def test_national_caseworker_counts_only_what_helsetilsynet_issued(
     world, late, national, national_caseworker, english
 ):
-    response = english(national_caseworker).get("/saker/")
+    response = english(national_caseworker).get("/saker/", {"state": "all"})
     assert overview(response) == {f"authority:{national.pk}": (1, 1, 0)}
     assert len(rows(response)) == 10  # Helsetilsynet sees every order
 

@@ -332,3 +332,39 @@ def test_notices_are_given_in_the_app_while_mail_is_down(world, settings, time_m
     run_deadlines()
     assert not pending.exists()
     assert sorted(mailed_notice(m).kind for m in mail.outbox) == [Kind.NEW_TASK, Kind.REMINDER]
+
+
+def test_a_notice_names_the_task_and_the_case_in_the_readers_language(world, client_for):
+    """«Ny oppgave: planlegg tiltak – sak 2026/…» for the leader, in bokmål and in nynorsk;
+    the GP's reminder about course terms names them though they are no step."""
+    from django.utils import translation
+
+    from orders import selectors, steps
+
+    order = factories.issue_order(
+        caseworker=world.caseworker, authority=world.authority, personnel=world.gp, number=88
+    )
+    notice = Notification.objects.get(recipient=world.leader, order=order, kind=Kind.NEW_TASK)
+    assert notice.step == steps.PLAN_MEASURES.name
+    for language, expected in (
+        ("nb", f"Ny oppgave: planlegg tiltak – sak {order.case_number}"),
+        ("nn", f"Ny oppgåve: planlegg tiltak – sak {order.case_number}"),
+    ):
+        with translation.override(language):
+            assert selectors.notice_title(notice) == expected
+        world.leader.language = language
+        world.leader.save(update_fields=["language"])
+        page = client_for(world.leader).get("/varsler/").content.decode()
+        assert expected in page, language
+
+    terms = Notification.objects.create(
+        recipient=world.gp_user,
+        kind=Kind.REMINDER,
+        order=order,
+        deadline_kind="terms",
+        key="terms-reminder-test",
+    )
+    with translation.override("nb"):
+        assert selectors.notice_title(terms) == (
+            f"Fristen nærmer seg: godta kursvilkårene – sak {order.case_number}"
+        )
