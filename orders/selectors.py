@@ -228,6 +228,41 @@ def orders_for_list(capabilities, *, state="", search="", due="", today=None) ->
     return orders.order_by(F("next_deadline__due").asc(nulls_last=True), "deadline", "pk")
 
 
+@dataclass(frozen=True)
+class ProgressStep:
+    """One of the case's five steps on the case page: done, the current one, or to come."""
+
+    title: str
+    who: str
+    state: str  # "done", "current" or "later"
+
+
+def progress_of(order) -> list[ProgressStep]:
+    """Where the case is on its way: the order issued, then the main line's steps
+    (steps.MAIN_LINE), from its open step (``order`` annotated by _with_state). A fulfilled
+    order has taken them all; a withdrawn one stops where it was."""
+    ref = getattr(order, "open_step_ref", None) or ""
+    names = [step.name for step in steps.MAIN_LINE]
+    open_step = ref.rsplit(".", 1)[-1]
+    if order.status == PROCESS.DONE and not order.withdrawal_reason:
+        reached = len(names) + 1  # every step done
+    elif open_step in names:
+        reached = names.index(open_step) + 1  # the issued order, and the steps before it
+    else:
+        reached = 1
+    line = [(_("Order issued"), steps.ACTOR_NAMES[steps.Actor.AUTHORITY])]
+    line += [(step.title, steps.ACTOR_NAMES[step.actor]) for step in steps.MAIN_LINE]
+    current = reached if order.status == PROCESS.NEW else None
+    return [
+        ProgressStep(
+            str(title),
+            str(who),
+            "done" if index < reached else "current" if index == current else "later",
+        )
+        for index, (title, who) in enumerate(line)
+    ]
+
+
 OWN_CASES_SHOWN = 10
 
 

@@ -111,3 +111,13 @@ STEPS = {
 def of(task) -> Step | None:
     """The step a viewflow task is, or None for a task that is no human step (a gate, a timer)."""
     return STEPS.get(task.flow_task.name) if task.flow_task is not None else None
+
+
+# The case's way as the case page shows it (selectors.progress_of): the order issued, then
+# the steps of the main line, each with who takes it. FOLLOW_UP runs beside a late step.
+MAIN_LINE = (PLAN_MEASURES, ACKNOWLEDGE, CONFIRM_COMPLETION, SIGN_OFF)
+ACTOR_NAMES = {
+    Actor.MUNICIPALITY: _("the municipality"),
+    Actor.PERSONNEL: _("the health personnel"),
+    Actor.AUTHORITY: _("the authority"),
+}

@@ -19,7 +19,7 @@ from audit import Action
 from config.pages import form_errors_from, list_query, page_of
 from municipalities.selectors import caseworkers_of
 
-from . import access, forms, selectors, services, steps
+from . import access, deadlines, forms, selectors, services, steps
 from .models import Order
 
 # Another person held the case's lock for longer than viewflow's retries: nothing was saved.
@@ -162,6 +162,13 @@ def case_detail(request, pk):
         order, context["measures"], context["appeals"], rows.human_tasks
     )
     context["today"] = timezone.localdate()
+    context["progress"] = selectors.progress_of(order)
+    upcoming = deadlines.next_due(context["deadlines"])
+    context["next_due"] = (
+        selectors.NextDue(upcoming.due, upcoming.kind, upcoming.days_left(context["today"]))
+        if upcoming and not context["closed"]
+        else None
+    )
     return render(request, "orders/case_detail.html", context)
 
 

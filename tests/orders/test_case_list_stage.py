@@ -54,3 +54,44 @@ def test_the_gp_lands_on_their_tasks_and_the_orders_about_them(world, client_for
     # Nobody else's landing page has the section.
     other = client_for(world.leader).get("/oppgaver/")
     assert other.context["own_cases"] == []
+
+
+def test_the_case_page_shows_the_five_steps_where_the_case_is_and_what_is_next(
+    world, client_for
+):
+    from orders.access import Capabilities
+
+    order = factories.issue_order(
+        caseworker=world.caseworker, authority=world.authority, personnel=world.gp, number=81
+    )
+
+    def states():
+        shown = selectors.order_for(Capabilities.of(world.caseworker), order.pk)
+        return [s.state for s in selectors.progress_of(shown)]
+
+    assert states() == ["done", "current", "later", "later", "later"]
+    response = client_for(world.leader).get(f"/saker/{order.pk}/")
+    html = response.content.decode()
+    assert html.count('aria-current="step"') == 1
+    assert response.context["next_due"].kind == "planning"
+    assert 'class="next-step"' in html
+
+    lifecycle.advance(order, world.leader, "sign_off", complete=True)
+    assert states() == ["done", "done", "done", "done", "current"]
+    lifecycle.sign_off(order, world.caseworker)
+    assert states() == ["done"] * 5
+    closed = client_for(world.leader).get(f"/saker/{order.pk}/")
+    assert 'aria-current="step"' not in closed.content.decode()
+    assert closed.context["next_due"] is None
+
+
+def test_a_withdrawn_case_stops_where_it_was(world):
+    from orders import services
+    from orders.access import Capabilities
+
+    order = factories.issue_order(
+        caseworker=world.caseworker, authority=world.authority, personnel=world.gp, number=82
+    )
+    services.withdraw_order(order=order, acting_user=world.caseworker, reason="Trukket.")
+    shown = selectors.order_for(Capabilities.of(world.caseworker), order.pk)
+    assert [s.state for s in selectors.progress_of(shown)] == ["done"] + ["later"] * 4
