@@ -4,12 +4,13 @@ administrators use to add and change courses."""
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from config import forms as config_forms
 from municipalities import bounds
 
 from .models import Course
 
 
-class CatalogFilterForm(forms.Form):
+class CatalogFilterForm(config_forms.Form):
     provider = forms.ChoiceField(
         label=_("Provider"),
         required=False,
@@ -37,7 +38,7 @@ class CatalogFilterForm(forms.Form):
         return courses
 
 
-class CourseForm(forms.ModelForm):
+class CourseForm(config_forms.ModelForm):
     class Meta:
         model = Course
         fields = [

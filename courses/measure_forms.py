@@ -9,13 +9,14 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
+from config import forms as config_forms
 from municipalities import bounds
 
 from .models import CourseMeeting, EvidenceDocument, SupervisionSession
 from .validators import evidence_content_type
 
 
-class MeasureForm(forms.Form):
+class MeasureForm(config_forms.Form):
     """Base: ``measure`` in, the service's keyword arguments out."""
 
     # What the form shows to start with: field name -> the measure's attribute (what was
@@ -34,7 +35,7 @@ class MeasureForm(forms.Form):
         return dict(self.cleaned_data)
 
 
-class SubmittedOnce(forms.Form):
+class SubmittedOnce(config_forms.Form):
     """A hidden one-time key, made when the form is shown and kept with what it records: the
     same form sent twice (a double click, a reload of the POST) is recorded once."""
 
@@ -265,7 +266,7 @@ class DocumentForm(SubmittedOnce, MeasureForm):
         }
 
 
-class SupervisorInvitationForm(forms.Form):
+class SupervisorInvitationForm(config_forms.Form):
     """The leader gives the address the supervisor's invitation is sent to (the register has
     none)."""
 

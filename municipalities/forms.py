@@ -3,12 +3,14 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from config import forms as config_forms
+
 from . import bounds
 from .appointments import new_login
 from .models import Appointment, User
 
 
-class AppointForm(forms.Form):
+class AppointForm(config_forms.Form):
     role = forms.ChoiceField(label=_("Role"), widget=forms.RadioSelect)
     username = forms.RegexField(
         regex=r"^[\w.@+-]+$",
@@ -52,11 +54,11 @@ class AppointForm(forms.Form):
         )
 
 
-class EndAppointmentForm(forms.Form):
+class EndAppointmentForm(config_forms.Form):
     reason = bounds.text_field(_("Reason"))
 
 
-class TwoFactorCodeForm(forms.Form):
+class TwoFactorCodeForm(config_forms.Form):
     """A six-digit code from the authenticator app, or a recovery code."""
 
     code = forms.RegexField(

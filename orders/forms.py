@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from config import forms as config_forms
 from config.converters import DatabaseId
 from config.forms import SearchField
 from courses.models import Course, EvidenceDocument, Measure
@@ -17,7 +18,7 @@ from municipalities.models import HealthPersonnel, Municipality
 from .models import Appeal, FollowUp, Order, Review
 
 
-class IssueOrderForm(forms.Form):
+class IssueOrderForm(config_forms.Form):
     issuing_authority = forms.ModelChoiceField(queryset=None, label=_("Issuing authority"))
     case_number = forms.RegexField(
         regex=r"^\d{4}/\d{1,7}$",
@@ -134,7 +135,7 @@ class IssueOrderForm(forms.Form):
         }
 
 
-class MeasureForm(forms.Form):
+class MeasureForm(config_forms.Form):
     kind = forms.ChoiceField(
         label=_("Kind of measure"),
         choices=[("", "–––")] + list(Measure.Kind.choices),
@@ -232,14 +233,14 @@ class BaseMeasureFormSet(forms.BaseFormSet):
 MeasureFormSet = forms.formset_factory(MeasureForm, formset=BaseMeasureFormSet, extra=3, max_num=10)
 
 
-class PlanReceiptForm(forms.Form):
+class PlanReceiptForm(config_forms.Form):
     received = forms.BooleanField(
         label=_("We confirm receipt of the order and take responsibility for carrying it out."),
         error_messages={"required": _("Confirm receipt of the order.")},
     )
 
 
-class AcknowledgeForm(forms.Form):
+class AcknowledgeForm(config_forms.Form):
     accepted = forms.BooleanField(
         label=_("I have read the plan and accept it."),
         error_messages={"required": _("Tick the box to accept the plan.")},
@@ -277,7 +278,7 @@ class IdMultipleChoiceField(forms.ModelMultipleChoiceField):
         return super()._check_values(value)
 
 
-class ConfirmCompletionForm(forms.Form):
+class ConfirmCompletionForm(config_forms.Form):
     note = bounds.text_field(_("How were the measures carried out?"), rows=4)
     existing_documents = IdMultipleChoiceField(
         queryset=EvidenceDocument.objects.none(),
@@ -343,7 +344,7 @@ class ConfirmCompletionForm(forms.Form):
         return data
 
 
-class SignOffForm(forms.Form):
+class SignOffForm(config_forms.Form):
     outcome = forms.ChoiceField(
         label=_("Decision"), choices=Review.Outcome.choices, widget=forms.RadioSelect
     )
@@ -358,14 +359,14 @@ class SignOffForm(forms.Form):
         return data
 
 
-class FollowUpForm(forms.Form):
+class FollowUpForm(config_forms.Form):
     action = forms.ChoiceField(
         label=_("What did you do?"), choices=FollowUp.Action.choices, widget=forms.RadioSelect
     )
     note = bounds.text_field(_("Note"), help_text=_("E.g. whom you spoke to and what was agreed."))
 
 
-class ExtendDeadlineForm(forms.Form):
+class ExtendDeadlineForm(config_forms.Form):
     new_deadline = bounds.planned_date(_("New deadline"), help_text=bounds.deadline_help())
     reason = bounds.text_field(_("Reason"))
 
@@ -382,7 +383,7 @@ class ExtendDeadlineForm(forms.Form):
         return value
 
 
-class WithdrawForm(forms.Form):
+class WithdrawForm(config_forms.Form):
     reason = bounds.text_field(_("Reason for the withdrawal"))
     confirm = forms.BooleanField(
         label=_("I understand that the case is closed and becomes read-only."),
@@ -393,7 +394,7 @@ class WithdrawForm(forms.Form):
         super().__init__(*args, **kwargs)
 
 
-class RegisterAppealForm(forms.Form):
+class RegisterAppealForm(config_forms.Form):
     received_on = bounds.past_date(_("Date the appeal was received"))
     note = bounds.text_field(_("Note"), required=False)
 
@@ -410,7 +411,7 @@ class RegisterAppealForm(forms.Form):
         return value
 
 
-class DecideAppealForm(forms.Form):
+class DecideAppealForm(config_forms.Form):
     outcome = forms.ChoiceField(
         label=_("Outcome"),
         choices=[c for c in Appeal.Outcome.choices if c[0] != Appeal.Outcome.PENDING],
@@ -435,7 +436,7 @@ class DecideAppealForm(forms.Form):
         return value
 
 
-class DeadlineFilterForm(forms.Form):
+class DeadlineFilterForm(config_forms.Form):
     """GET filters of a list (my tasks; the case list adds its own). A bad value in one field (a stale bookmark, a hand-edited URL)
     drops that filter only, never the page nor the other filters."""
 

@@ -151,3 +151,26 @@ def test_every_message_is_translated_and_none_is_fuzzy(language):
         assert result.returncode == 0, result.stderr
         assert re.fullmatch(r"\d+ translated messages\.\n", result.stderr), result.stderr
         assert fresh.read_bytes() == compiled.read_bytes(), f"{compiled} is not compiled from {po}"
+
+
+def test_an_empty_form_says_what_to_fill_in_not_just_that_a_field_is_required(
+    world, client_for
+):
+    """«Fyll inn saksnummer.», «Velg …» — never the generic «Feltet er påkrevet.»."""
+    from django.utils import translation
+
+    response = client_for(world.caseworker).post("/saker/ny/", {"case_number": ""})
+    assert response.status_code == 200
+    (form,) = {
+        id(c["form"]): c["form"]
+        for c in response.context
+        if "form" in c and "case_number" in getattr(c["form"], "fields", {})
+    }.values()
+    with translation.override("nb"):
+        generic = translation.gettext("This field is required.")
+        assert form.errors["case_number"] == [
+            f"Fyll inn {str(form.fields['case_number'].label).lower()}."
+        ]
+    html = response.content.decode()
+    assert generic not in html
+    assert "Fyll inn " in html

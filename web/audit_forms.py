@@ -7,6 +7,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from audit.actions import Action
+from config import forms as config_forms
 from config.forms import SearchField
 from municipalities import bounds
 from orders.models import Order
@@ -15,7 +16,7 @@ CASE_NUMBER = re.compile(r"^\d{4}/\d{1,7}$")
 CASE_ID = re.compile(r"^\d{1,18}$")
 
 
-class AuditSearchForm(forms.Form):
+class AuditSearchForm(config_forms.Form):
     user = SearchField(
         label=_("User"),
         max_length=150,
