@@ -230,7 +230,25 @@ class BaseMeasureFormSet(forms.BaseFormSet):
         return [m for m in (form.measure() for form in self.forms) if m]
 
 
-MeasureFormSet = forms.formset_factory(MeasureForm, formset=BaseMeasureFormSet, extra=3, max_num=10)
+# One measure to begin with; «Legg til tiltak» adds another (measure_formset_grown).
+MeasureFormSet = forms.formset_factory(MeasureForm, formset=BaseMeasureFormSet, extra=1, max_num=10)
+ADD_MEASURE = "legg_til_tiltak"
+
+
+def measure_formset_grown(data, *, prefix, personnel):
+    """The plan's measures as typed so far, with one empty measure more (up to max_num),
+    shown without errors: «Legg til tiltak» is no attempt to save. The typed values come
+    back as the forms' initial values, so the page works without JavaScript."""
+    try:
+        typed = int(data.get(f"{prefix}-TOTAL_FORMS", 1))
+    except ValueError:
+        typed = 1
+    typed = max(0, min(typed, MeasureFormSet.max_num - 1))
+    initial = [
+        {name: data.get(f"{prefix}-{i}-{name}", "") for name in MeasureForm.base_fields}
+        for i in range(typed)
+    ]
+    return MeasureFormSet(prefix=prefix, initial=initial, form_kwargs={"personnel": personnel})
 
 
 class PlanReceiptForm(config_forms.Form):

@@ -282,7 +282,13 @@ def task_step(request, pk, task_pk):
         raise PermissionDenied
     step = STEPS[access.step_name(task)]
     bound = request.method == "POST"
-    step_forms = step["forms"](request, order, bound)
+    if bound and step.get("grow") and step["grow"]["button"] in request.POST:
+        # A button that adds a row to the form (plan measures: «Legg til tiltak»): the same
+        # page again with what was typed and one row more, nothing saved or checked.
+        step_forms = step["grow"]["forms"](request, order)
+        bound = False
+    else:
+        step_forms = step["forms"](request, order, bound)
     if bound and all(f.is_valid() for f in step_forms.values()):
         try:
             step["service"](task=task, acting_user=request.user, **step["arguments"](step_forms))
@@ -321,8 +327,20 @@ STEPS = {
                 form_kwargs={"personnel": order.health_personnel},
             ),
         },
+        "grow": {
+            "button": forms.ADD_MEASURE,
+            "forms": lambda request, order: {
+                "form": forms.PlanReceiptForm(
+                    initial={"received": request.POST.get("received") == "on"}
+                ),
+                "formset": forms.measure_formset_grown(
+                    request.POST, prefix="tiltak", personnel=order.health_personnel
+                ),
+            },
+        },
         "service": services.plan_measures,
         "arguments": lambda f: {"measures": f["formset"].measures()},
+        "context": lambda order, task: {"add_measure": forms.ADD_MEASURE},
         "done": _(
             "The measures are planned. The health personnel has been asked to accept the plan."
         ),
