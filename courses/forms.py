@@ -48,6 +48,8 @@ class CourseForm(config_forms.ModelForm):
             "theme",
             "description",
             "expected_duration",
+            "terms",
+            "terms_url",
             "active",
         ]
         # The limits the model holds, shown where the text is typed.
@@ -55,6 +57,7 @@ class CourseForm(config_forms.ModelForm):
             "title": bounds.limit_text(bounds.LINE_LENGTH),
             "theme": bounds.limit_text(bounds.LINE_LENGTH),
             "description": bounds.limit_text(bounds.GROUNDS_LENGTH),
+            "terms": bounds.limit_text(bounds.GROUNDS_LENGTH),
         }
 
     def clean(self):

@@ -55,6 +55,16 @@ class Course(models.Model):
         blank=True,
         help_text=_("E.g. 7–8 months, counted as an 18-hour course."),
     )
+    # The provider's terms for taking part (SKIL: accepted by each doctor within 14 days of
+    # enrolment), shown to the health personnel before they accept them: as text, a link to
+    # where the provider publishes them, or both.
+    terms = models.TextField(
+        _("course terms"),
+        blank=True,
+        max_length=bounds.GROUNDS_LENGTH,
+        validators=text_validators(bounds.GROUNDS_LENGTH),
+    )
+    terms_url = models.URLField(_("link to the course terms"), blank=True)
     active = models.BooleanField(
         _("active"),
         default=True,

@@ -857,3 +857,34 @@ def test_meeting_id_zero_is_not_found_rather_than_a_server_error(client_for, wor
     response = client_for(world.leader).post(url, {"attendance": "attended"})
     assert response.status_code == 404
     assert CourseMeeting.objects.count() == before
+
+
+def test_the_gp_reads_the_course_terms_from_the_catalog_before_accepting(
+    client_for, world, measures
+):
+    """The terms (text and link, kept in the catalog) are on the page above the tick box;
+    without them in the catalog, the page says where they come from."""
+    course = measures[0]
+    client_for(world.leader).post(measure_url(course, "pamelding/"), enrol_data())
+    gp = client_for(world.gp_user)
+    html = gp.get(measure_url(course)).content.decode()
+    box = html.index('name="accept_terms-accepted"')
+    assert (
+        html.index(
+            nb(
+                "The terms are not in the course catalog. %(provider)s sends them "
+                "when you are enrolled; ask the municipality if you have not "
+                "received them.",
+                provider="SKIL",
+            )
+        )
+        < box
+    )
+
+    course.course.terms = "Du deltar på alle tre møtene."
+    course.course.terms_url = "https://kurs.example/vilkar"
+    course.course.save(update_fields=["terms", "terms_url"])
+    html = gp.get(measure_url(course)).content.decode()
+    box = html.index('name="accept_terms-accepted"')
+    assert html.index("Du deltar på alle tre møtene.") < box
+    assert html.index('href="https://kurs.example/vilkar"') < box

@@ -204,6 +204,14 @@ class Command(BaseCommand):
 
     def _plan(self, order, municipality):
         course = Course.objects.get(provider="skil", title="Vanedannende legemidler (VLM)")
+        # Synthetic terms for the demo, so the GP reads them before accepting (the real ones
+        # are SKIL's, entered in the catalog by its administrators).
+        course.terms = (
+            "(Demotekst) Du deltar på alle tre kollegagruppemøtene i kvalitetspakken og "
+            "gjennomfører e-læringsmodulen før hvert møte. Du godtar vilkårene innen 14 dager "
+            "etter påmeldingen."
+        )
+        course.save(update_fields=["terms"])
         measures = [
             {
                 "kind": Measure.Kind.COURSE,
