@@ -15,6 +15,7 @@ from courses.validators import evidence_content_type
 from municipalities import bounds
 from municipalities.models import HealthPersonnel, Municipality
 
+from . import selectors
 from .models import Appeal, FollowUp, Order, Review
 
 
@@ -493,6 +494,12 @@ class CaseListFilterForm(DeadlineFilterForm):
         ],
     )
     q = SearchField(label=_("Search"))
+    # The column the list is sorted by (selectors.CASE_SORTS), kept when the filters change.
+    sort = forms.ChoiceField(
+        required=False,
+        widget=forms.HiddenInput,
+        choices=[(f"{d}{key}", key) for key in selectors.CASE_SORTS for d in ("", "-")],
+    )
 
     def values(self) -> dict:
         values = super().values()

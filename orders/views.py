@@ -112,7 +112,12 @@ def case_list(request):
     values, today = filters.values(), timezone.localdate()
     search = values["q"]
     orders = selectors.case_list(
-        request.capabilities, state=values["state"], search=search, due=values["due"], today=today
+        request.capabilities,
+        state=values["state"],
+        search=search,
+        due=values["due"],
+        today=today,
+        sort=values["sort"],
     )
     page = page_of(request, orders)
     if search:
@@ -132,8 +137,40 @@ def case_list(request):
         "filters": filters,
         "query": list_query(request),
         "overview": selectors.deadline_overview(request.capabilities, today),
+        "columns": _sortable_columns(request, values["sort"] or "deadline"),
+        "sorted_by_deadline": values["sort"] in ("", "deadline"),
     }
     return render(request, "orders/case_list.html", context)
+
+
+# The case list's columns: (sort key or None, heading).
+CASE_COLUMNS = (
+    ("case", _("Case")),
+    ("person", _("Health personnel")),
+    ("municipality", _("Municipality")),
+    (None, _("Authority")),
+    (None, _("Status")),
+    ("deadline", _("Next deadline")),
+    ("completion", _("Completion deadline")),
+)
+
+
+def _sortable_columns(request, current) -> list[dict]:
+    """Each column's heading, and for a sortable one: its link (the filters kept, back to
+    the first page; the sorted column's link turns the order round) and its aria-sort."""
+    columns = []
+    for key, heading in CASE_COLUMNS:
+        column = {"heading": heading, "key": key}
+        if key is not None:
+            query = request.GET.copy()
+            query.pop("side", None)
+            query["sort"] = f"-{key}" if current == key else key
+            column["query"] = query.urlencode()
+            column["aria_sort"] = (
+                "ascending" if current == key else "descending" if current == f"-{key}" else ""
+            )
+        columns.append(column)
+    return columns
 
 
 @login_required

@@ -578,3 +578,45 @@ def test_the_task_list_pages_count_and_order_the_tasks_as_the_rule_gives_them(
     own = set(Order.objects.filter(health_personnel=world.gp).values_list("pk", flat=True))
     theirs = selectors.tasks_for(Capabilities.of(two_actors), due=due, today=TODAY)
     assert theirs and not {t.process_id for t in theirs} & own
+
+
+# --- sortable columns -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["case", "person", "municipality", "completion"])
+def test_the_case_list_sorts_by_a_column_both_ways_and_says_so(world, late, english, key):
+    """A column's heading is a link that sorts by it (then the other way), keeps the
+    filters, and marks the column with aria-sort; every page is the same sort."""
+    from orders.models import Order
+
+    field = {
+        "case": "case_number",
+        "person": "health_personnel__name",
+        "municipality": "municipality__name",
+        "completion": "deadline",
+    }[key]
+    client = english(world.leader)
+    for sort, descending in ((key, False), (f"-{key}", True)):
+        response = client.get("/saker/", {"state": "all", "sort": sort})
+        assert response.status_code == 200
+        shown = list(rows(response))
+        values = dict(Order.objects.filter(pk__in=shown).values_list("pk", field))
+        assert [values[pk] for pk in shown] == sorted(
+            (values[pk] for pk in shown), reverse=descending
+        ), sort
+        html = response.content.decode()
+        assert f'aria-sort="{"descending" if descending else "ascending"}"' in html
+        assert html.count("aria-sort=") == 1
+        # The filters are kept in the link that turns the order round.
+        turned = f"-{key}" if not descending else key
+        assert f"state=all&amp;sort={turned}" in html or f"sort={turned}&amp;state=all" in html
+
+
+def test_the_default_sort_is_the_next_deadline_and_a_bad_sort_is_ignored(world, late, english):
+    client = english(world.leader)
+    default = list(rows(client.get("/saker/")))
+    assert list(rows(client.get("/saker/", {"sort": "deadline"}))) == default
+    response = client.get("/saker/", {"sort": "nonsense';--"})
+    assert response.status_code == 200
+    assert list(rows(response)) == default
+    assert 'aria-sort="ascending"' in response.content.decode()  # the next deadline's
