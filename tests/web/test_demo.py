@@ -84,3 +84,36 @@ def test_oidc_demo_offers_the_demo_gp_by_a_registered_hpr_number_and_binds_the_c
 def test_oidc_demo_without_demo_data_says_to_load_it(db):
     with pytest.raises(CommandError, match="load_demo"):
         call_command("oidc_demo", stdout=StringIO())
+
+
+def test_the_demo_story_is_dated_where_it_happens(db):
+    """History, steps and access events are dated on their days in the story, in order, not
+    all at the moment the demo was loaded; no enrolment comes before its order's decision."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from viewflow.workflow.models import Task
+
+    from audit.models import AccessEvent
+
+    call_command("load_demo", stdout=StringIO())
+    today = timezone.localdate()
+    for order in Order.objects.all():
+        for task in Task.objects.filter(process_id=order.pk):
+            assert timezone.localtime(task.created).date() >= order.decision_date, order
+        for measure in order.measures.exclude(enrolled_on=None):
+            assert measure.enrolled_on >= order.decision_date, order
+        first = order.history.earliest("history_date")
+        assert timezone.localtime(first.history_date).date() == order.decision_date, order
+    days = {timezone.localtime(t.created).date() for t in Task.objects.all()}
+    assert len(days) > 20
+    assert min(days) < today - timedelta(days=200)
+    # Written in the story's order: later rows of the history have later dates.
+    stamps = list(Order.history.order_by("history_id").values_list("history_date", flat=True))
+    assert stamps == sorted(stamps)
+    # Events of the access log written while loading (logins, appointments) are in order too.
+    moments = list(AccessEvent.objects.order_by("sequence").values_list("at", flat=True))
+    assert moments == sorted(moments)
+    out = StringIO()
+    call_command("verify_audit", stdout=out)
+    assert "intact" in out.getvalue().lower()

@@ -2,8 +2,10 @@
 user per role and orders in every state, all created through the services so history and workflow
 are real. Safe to re-run."""
 
-from datetime import timedelta
+import contextlib
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -26,7 +28,13 @@ from municipalities.services import authority_keys, load_reference_data
 from orders import deadlines, services
 from orders.models import Review
 
+try:  # moves the clock to each step's day; a development dependency, as the demo is
+    import time_machine
+except ImportError:  # pragma: no cover - without it the story is dated when it is loaded
+    time_machine = None
+
 DEMO_PASSWORD = "demo-palegg-2026"
+OSLO = ZoneInfo("Europe/Oslo")
 
 # The authorities and municipalities are the real reference data (municipalities/data/, loaded by
 # load_reference_data); the demo only looks them up. Demo key -> key in tilsynsmyndigheter.csv.
@@ -97,6 +105,20 @@ class Command(BaseCommand):
             )
 
     def _load(self):
+        self.today = timezone.localdate()
+        self._steps_on = {}
+        # The people are appointed well before the story's first order (400 days back).
+        with self._at(400):
+            admins = self._people()
+        self._orders()
+        # GP offices and list data for the municipality overviews, from the shipped example
+        # extract, through the same import a municipality would use.
+        import_gp_register(
+            Path(settings.BASE_DIR) / "municipalities/data/fastlegeregister-eksempel.csv",
+            acting_user=admins[self.authorities["sfoa"].pk],
+        )
+
+    def _people(self):
         # Faker names its Norwegian (bokmål) locale no_NO; there is no nb_NO.
         fake = Faker("no_NO")
         Faker.seed(2026)
@@ -162,16 +184,32 @@ class Command(BaseCommand):
                 hpr_number=str(hpr), name=fake.name(), municipality=self.municipalities[key]
             )
             hpr += 1
-        self._orders(fake)
-        # GP offices and list data for the municipality overviews, from the shipped example
-        # extract, through the same import a municipality would use.
-        import_gp_register(
-            Path(settings.BASE_DIR) / "municipalities/data/fastlegeregister-eksempel.csv",
-            acting_user=admins[self.authorities["sfoa"].pk],
+        return admins
+
+    # --- the story ------------------------------------------------------------------------
+    #
+    # Each order's history is dated where it happens in the story, not when the demo was
+    # loaded: every step runs with the clock moved to its day (time_machine), the steps of all
+    # orders in the order of their days, so the access log's chain and the history read as
+    # they would have been written. Days are counted back from the day the demo is loaded.
+
+    def _at(self, days_ago):
+        """The clock ``days_ago`` days before the load, from 09.00 (Oslo): each later step of
+        the same day seven minutes after the one before, so the day's steps keep their order."""
+        day = self.today - timedelta(days=days_ago)
+        step = self._steps_on.get(day, 0)
+        self._steps_on[day] = step + 1
+        moment = datetime(day.year, day.month, day.day, 9, tzinfo=OSLO) + timedelta(
+            minutes=7 * step
         )
+        if time_machine is None:
+            return contextlib.nullcontext()
+        return time_machine.travel(moment, tick=True)
+
+    def _day(self, days_ago):
+        return self.today - timedelta(days=days_ago)
 
     def _issue(self, number, authority, municipality, gp_index=0, days_ago=60):
-        today = timezone.localdate()
         return services.issue_order(
             acting_user=self.caseworkers[authority],
             issuing_authority=self.authorities[authority],
@@ -179,7 +217,7 @@ class Command(BaseCommand):
             health_personnel=self.gps[municipality][gp_index],
             municipality=self.municipalities[municipality],
             case_number=f"2026/{number}",
-            decision_date=today - timedelta(days=days_ago),
+            decision_date=self._day(days_ago),
             grounds_summary=(
                 "Pliktbrudd etter helsepersonelloven § 4 (forsvarlighet) ved forskrivning av "
                 "vanedannende legemidler over tid. Syntetisk eksempel."
@@ -194,7 +232,7 @@ class Command(BaseCommand):
                     else "."
                 )
             ),
-            deadline=today + timedelta(days=240 - days_ago),
+            deadline=self._day(days_ago - 240),
         )
 
     def _task(self, order, step):
@@ -202,33 +240,36 @@ class Command(BaseCommand):
             flow_task_type="HUMAN", status__in=["NEW", "ASSIGNED"], flow_task__endswith=f".{step}"
         )
 
-    def _plan(self, order, municipality):
+    def _course(self):
         course = Course.objects.get(provider="skil", title="Vanedannende legemidler (VLM)")
-        # Synthetic terms for the demo, so the GP reads them before accepting (the real ones
-        # are SKIL's, entered in the catalog by its administrators).
-        course.terms = (
-            "(Demotekst) Du deltar på alle tre kollegagruppemøtene i kvalitetspakken og "
-            "gjennomfører e-læringsmodulen før hvert møte. Du godtar vilkårene innen 14 dager "
-            "etter påmeldingen."
-        )
-        course.save(update_fields=["terms"])
+        if not course.terms:
+            # Synthetic terms for the demo, so the GP reads them before accepting (the real
+            # ones are SKIL's, entered in the catalog by its administrators).
+            course.terms = (
+                "(Demotekst) Du deltar på alle tre kollegagruppemøtene i kvalitetspakken og "
+                "gjennomfører e-læringsmodulen før hvert møte. Du godtar vilkårene innen 14 "
+                "dager etter påmeldingen."
+            )
+            course.save(update_fields=["terms"])
+        return course
+
+    def _plan(self, order, municipality):
         measures = [
             {
                 "kind": Measure.Kind.COURSE,
-                "course": course,
+                "course": self._course(),
                 "description": "Kollegagruppe ved legevakten",
                 "planned_completion": order.deadline - timedelta(days=30),
             }
         ]
         if order.requires_supervision:
-            today = timezone.localdate()
             measures.append(
                 {
                     "kind": Measure.Kind.SUPERVISION,
                     "course": None,
                     "supervisor": self.supervisor,
                     "agreed_sessions": 6,
-                    "period_start": today - timedelta(days=60),
+                    "period_start": timezone.localdate(),
                     "period_end": order.deadline - timedelta(days=14),
                     "description": "Seks veiledningstimer med erfaren fastlege",
                     "planned_completion": order.deadline - timedelta(days=14),
@@ -240,49 +281,51 @@ class Command(BaseCommand):
             measures=measures,
         )
 
-    def _carry_out(self, order, municipality, *, meetings_attended=3, sessions_held=6, report=True):
-        """Do the measures through the same services the pages use, with past dates."""
-        today = timezone.localdate()
-        leader, gp = self.leaders[municipality], order.health_personnel.user
-        for measure in order.measures.select_related("course"):
-            if measure.is_course:
-                services.enrol_in_course(
-                    measure=measure,
-                    acting_user=leader,
-                    enrolled_on=today - timedelta(days=150),
-                    group_name="Kollegagruppe Sentrum",
-                    group_leader="Gruppeleder (syntetisk)",
-                    meeting_dates=[today - timedelta(days=d) for d in (120, 75, 30)],
-                )
-                services.accept_course_terms(measure=measure, acting_user=gp)
-                for meeting in measure.meetings.all()[:meetings_attended]:
-                    services.record_attendance(
-                        meeting=meeting, acting_user=leader, attendance="attended"
-                    )
-            else:
-                for day in range(sessions_held):
-                    services.record_supervision_session(
-                        measure=measure,
-                        acting_user=self.supervisor.user,
-                        date=today - timedelta(days=55 - day * 7),
-                        duration_minutes=60,
-                        topic="Forskrivning av vanedannende legemidler",
-                        status="held",
-                    )
-                if report:
-                    services.submit_supervision_report(
-                        measure=measure,
-                        acting_user=self.supervisor.user,
-                        report="Veiledningen er gjennomført som avtalt. Syntetisk rapport.",
-                    )
-
     def _acknowledge(self, order):
         services.acknowledge_plan(
             task=self._task(order, "acknowledge"), acting_user=order.health_personnel.user
         )
 
+    def _enrol(self, order, municipality, meeting_days_ago, group="Kollegagruppe Sentrum"):
+        services.enrol_in_course(
+            measure=order.measures.get(kind=Measure.Kind.COURSE),
+            acting_user=self.leaders[municipality],
+            enrolled_on=timezone.localdate(),
+            group_name=group,
+            group_leader="Gruppeleder (syntetisk)",
+            meeting_dates=[self._day(d) for d in meeting_days_ago],
+        )
+
+    def _accept_terms(self, order):
+        services.accept_course_terms(
+            measure=order.measures.get(kind=Measure.Kind.COURSE),
+            acting_user=order.health_personnel.user,
+        )
+
+    def _attended(self, order, municipality, number):
+        meeting = order.measures.get(kind=Measure.Kind.COURSE).meetings.get(number=number)
+        services.record_attendance(
+            meeting=meeting, acting_user=self.leaders[municipality], attendance="attended"
+        )
+
+    def _session(self, order):
+        services.record_supervision_session(
+            measure=order.measures.get(kind=Measure.Kind.SUPERVISION),
+            acting_user=self.supervisor.user,
+            date=timezone.localdate(),
+            duration_minutes=60,
+            topic="Forskrivning av vanedannende legemidler",
+            status="held",
+        )
+
+    def _report(self, order):
+        services.submit_supervision_report(
+            measure=order.measures.get(kind=Measure.Kind.SUPERVISION),
+            acting_user=self.supervisor.user,
+            report="Veiledningen er gjennomført som avtalt. Syntetisk rapport.",
+        )
+
     def _confirm(self, order, municipality, name):
-        self._carry_out(order, municipality)
         upload = ContentFile(DEMO_PDF, name=name)
         services.confirm_completion(
             task=self._task(order, "confirm_completion"),
@@ -299,76 +342,149 @@ class Command(BaseCommand):
             reason=reason,
         )
 
-    def _orders(self, fake):
-        today = timezone.localdate()
-        self._issue(1001, "sfoa", "oslo", days_ago=10)  # awaiting the municipality's plan
-        o = self._issue(1002, "sfoa", "oslo", gp_index=1, days_ago=30)  # awaiting the GP
-        self._plan(o, "oslo")
-        o = self._issue(1003, "vestland", "bergen", days_ago=90)  # measures under way
-        self._plan(o, "bergen")
-        self._acknowledge(o)
-        self._carry_out(o, "bergen", meetings_attended=2)
-        # Course terms not accepted within 14 days of enrolment.
-        o = self._issue(1011, "sfoa", "oslo", gp_index=1, days_ago=45)
-        self._plan(o, "oslo")
-        self._acknowledge(o)
-        measure = o.measures.get(kind=Measure.Kind.COURSE)
-        services.enrol_in_course(
-            measure=measure,
-            acting_user=self.leaders["oslo"],
-            enrolled_on=today - timedelta(days=20),
-            group_name="Kollegagruppe Vest",
-            group_leader="Gruppeleder (syntetisk)",
-            meeting_dates=[today + timedelta(days=d) for d in (20, 80, 140)],
-        )
-        o = self._issue(1004, "sfoa", "oslo", days_ago=200)  # awaiting sign-off
-        self._plan(o, "oslo")
-        self._acknowledge(o)
-        self._confirm(o, "oslo", "kursbevis-vlm.pdf")
-        o = self._issue(1005, "sfoa", "baerum", days_ago=210)  # sent back once
-        self._plan(o, "baerum")
-        self._acknowledge(o)
-        self._confirm(o, "baerum", "deltakerliste.pdf")
-        self._sign_off(o, "sfoa", Review.Outcome.RETURNED, "Kursbevis for tredje møte mangler.")
-        o = self._issue(1006, "trondelag", "trondheim", days_ago=220)  # fulfilled
-        self._plan(o, "trondheim")
-        self._acknowledge(o)
-        self._confirm(o, "trondheim", "kursbevis.pdf")
-        self._sign_off(o, "trondelag", Review.Outcome.FULFILLED)
-        o = self._issue(1007, "vestland", "voss", days_ago=40)  # withdrawn
-        services.withdraw_order(
-            order=o,
-            acting_user=self.caseworkers["vestland"],
-            reason="Feil person registrert i saken.",
-        )
-        o = self._issue(1008, "sfoa", "baerum", gp_index=1, days_ago=12)  # under appeal
-        services.register_appeal(
-            order=o,
-            acting_user=self.caseworkers["sfoa"],
-            received_on=today - timedelta(days=3),
-            note="Klage mottatt per brev.",
-        )
-        o = self._issue(1009, "helsetilsynet", "bergen", gp_index=1, days_ago=50)  # appeal reversed
-        appeal = services.register_appeal(
-            order=o,
-            acting_user=self.caseworkers["helsetilsynet"],
-            received_on=today - timedelta(days=40),
-        )
-        services.decide_appeal(
-            appeal=appeal,
-            acting_user=self.caseworkers["helsetilsynet"],
-            outcome="reversed",
-            decided_by="nemnd",
-            decided_on=today - timedelta(days=5),
-            note="Nemnda opphevet vedtaket.",
-        )
-        o = self._issue(1010, "sfoa", "oslo", days_ago=100)  # extended deadline
-        services.extend_deadline(
-            order=o,
-            acting_user=self.caseworkers["sfoa"],
-            new_deadline=o.deadline + timedelta(days=60),
-            reason="Kurset starter først etter sommeren.",
-        )
+    def _story(
+        self,
+        number,
+        authority,
+        municipality,
+        days_ago,
+        *,
+        gp_index=0,
+        until="issued",
+        meetings=3,
+        document="kursbevis.pdf",
+        outcome=None,
+        reason="",
+    ):
+        """One order's steps, each at its day (days before the load), up to ``until``: issued,
+        planned, acknowledged, under_way (enrolled, meetings and sessions held), confirmed,
+        signed_off (with ``outcome``)."""
+        orders = self.orders
+        stages = ["issued", "planned", "acknowledged", "under_way", "confirmed", "signed_off"]
+        reach = stages.index(until)
+        o = lambda: orders[number]  # noqa: E731 - the order, once the first event made it
+        events = [
+            (
+                days_ago,
+                lambda: orders.__setitem__(
+                    number, self._issue(number, authority, municipality, gp_index, days_ago)
+                ),
+            )
+        ]
+        if reach >= 1:
+            events.append((days_ago - 10, lambda: self._plan(o(), municipality)))
+        if reach >= 2:
+            events.append((days_ago - 13, lambda: self._acknowledge(o())))
+        if reach >= 3:
+            enrolled = days_ago - 16
+            meeting_days = [enrolled - 30, enrolled - 60, enrolled - 90]
+            events.append((enrolled, lambda: self._enrol(o(), municipality, meeting_days)))
+            events.append((enrolled - 2, lambda: self._accept_terms(o())))
+            for n, day in enumerate(meeting_days[:meetings], start=1):
+                events.append((day - 1, lambda n=n: self._attended(o(), municipality, n)))
+            if number % 2 == 0:  # supervision: six weekly sessions, then the report
+                first = days_ago - 20
+                for week in range(6):
+                    events.append((first - 7 * week, lambda: self._session(o())))
+                if reach >= 4:
+                    events.append((first - 36, lambda: self._report(o())))
+        if reach >= 4:
+            confirmed = days_ago - 16 - 90 - 7
+            events.append((confirmed, lambda: self._confirm(o(), municipality, document)))
+        if reach >= 5:
+            events.append((confirmed - 7, lambda: self._sign_off(o(), authority, outcome, reason)))
+        return events
+
+    def _orders(self):
+        self.orders = {}
+        o = self.orders
+        events = [
+            *self._story(1001, "sfoa", "oslo", 10),  # awaiting the municipality's plan
+            *self._story(1002, "sfoa", "oslo", 30, gp_index=1, until="planned"),  # the GP
+            # Measures under way: two of three meetings held.
+            *self._story(1003, "vestland", "bergen", 90, until="under_way", meetings=2),
+            # Course terms not accepted within 14 days of enrolment.
+            *self._story(1011, "sfoa", "oslo", 45, gp_index=1, until="acknowledged"),
+            (20, lambda: self._enrol(o[1011], "oslo", [-20, -80, -140], "Kollegagruppe Vest")),
+            *self._story(
+                1004, "sfoa", "oslo", 200, until="confirmed", document="kursbevis-vlm.pdf"
+            ),  # awaiting sign-off
+            *self._story(
+                1005,
+                "sfoa",
+                "baerum",
+                210,
+                until="signed_off",  # sent back once
+                document="deltakerliste.pdf",
+                outcome=Review.Outcome.RETURNED,
+                reason="Kursbevis for tredje møte mangler.",
+            ),
+            *self._story(
+                1006,
+                "trondelag",
+                "trondheim",
+                220,
+                until="signed_off",  # fulfilled
+                outcome=Review.Outcome.FULFILLED,
+            ),
+            *self._story(1007, "vestland", "voss", 40),  # withdrawn
+            (
+                30,
+                lambda: services.withdraw_order(
+                    order=o[1007],
+                    acting_user=self.caseworkers["vestland"],
+                    reason="Feil person registrert i saken.",
+                ),
+            ),
+            *self._story(1008, "sfoa", "baerum", 12, gp_index=1),  # under appeal
+            (
+                3,
+                lambda: services.register_appeal(
+                    order=o[1008],
+                    acting_user=self.caseworkers["sfoa"],
+                    received_on=self._day(3),
+                    note="Klage mottatt per brev.",
+                ),
+            ),
+            # An appeal that reversed the order.
+            *self._story(1009, "helsetilsynet", "bergen", 50, gp_index=1),
+            (
+                39,
+                lambda: o.__setitem__(
+                    "appeal",
+                    services.register_appeal(
+                        order=o[1009],
+                        acting_user=self.caseworkers["helsetilsynet"],
+                        received_on=self._day(40),
+                    ),
+                ),
+            ),
+            (
+                5,
+                lambda: services.decide_appeal(
+                    appeal=o["appeal"],
+                    acting_user=self.caseworkers["helsetilsynet"],
+                    outcome="reversed",
+                    decided_by="nemnd",
+                    decided_on=self._day(5),
+                    note="Nemnda opphevet vedtaket.",
+                ),
+            ),
+            *self._story(1010, "sfoa", "oslo", 100),  # extended deadline
+            (
+                60,
+                lambda: services.extend_deadline(
+                    order=o[1010],
+                    acting_user=self.caseworkers["sfoa"],
+                    new_deadline=o[1010].deadline + timedelta(days=60),
+                    reason="Kurset starter først etter sommeren.",
+                ),
+            ),
+        ]
+        # In the story's order: the earliest day first; a day's events as listed.
+        for days_ago, event in sorted(events, key=lambda e: -e[0]):
+            with self._at(days_ago):
+                event()
 
     def _print_logins(self):
         self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD})")
