@@ -132,34 +132,41 @@ def case_list(request):
     for order in page.object_list:
         order.stage = selectors.stage_of(order)
         order.next_due = selectors.next_due_of(order, today)
+    authorities = {order.issuing_authority_id for order in page.object_list}
     context = {
         "page": page,
         "filters": filters,
         "query": list_query(request),
         "overview": selectors.deadline_overview(request.capabilities, today),
-        "columns": _sortable_columns(request, values["sort"] or "deadline"),
+        "columns": _sortable_columns(request, values["sort"] or "deadline", authorities),
         "sorted_by_deadline": values["sort"] in ("", "deadline"),
+        # One authority on every row: said once above the list, not repeated in a column.
+        "one_authority": page.object_list[0].issuing_authority if len(authorities) == 1 else None,
     }
     return render(request, "orders/case_list.html", context)
 
 
+AUTHORITY_HEADING = _("Authority")
 # The case list's columns: (sort key or None, heading).
 CASE_COLUMNS = (
     ("case", _("Case")),
     ("person", _("Health personnel")),
     ("municipality", _("Municipality")),
-    (None, _("Authority")),
+    (None, AUTHORITY_HEADING),
     (None, _("Status")),
     ("deadline", _("Next deadline")),
     ("completion", _("Completion deadline")),
 )
 
 
-def _sortable_columns(request, current) -> list[dict]:
+def _sortable_columns(request, current, authorities) -> list[dict]:
     """Each column's heading, and for a sortable one: its link (the filters kept, back to
-    the first page; the sorted column's link turns the order round) and its aria-sort."""
+    the first page; the sorted column's link turns the order round) and its aria-sort. The
+    authority's column only when the rows have more than one."""
     columns = []
     for key, heading in CASE_COLUMNS:
+        if heading is AUTHORITY_HEADING and len(authorities) <= 1:
+            continue
         column = {"heading": heading, "key": key}
         if key is not None:
             query = request.GET.copy()

@@ -620,3 +620,14 @@ def test_the_default_sort_is_the_next_deadline_and_a_bad_sort_is_ignored(world, 
     assert response.status_code == 200
     assert list(rows(response)) == default
     assert 'aria-sort="ascending"' in response.content.decode()  # the next deadline's
+
+
+def test_one_authority_on_every_row_is_said_once_not_in_a_column(world, late, english):
+    """Trøndelag's caseworker sees only Trøndelag's order: the authority is named above the
+    list and has no column; the Bergen leader's list has orders of two authorities and the
+    column."""
+    only = english(world.other_caseworker).get("/saker/").content.decode()
+    assert f"Issued by {world.other_authority.name}." in only
+    assert ">Authority<" not in only
+    mixed = english(world.leader).get("/saker/").content.decode()
+    assert ">Authority<" in mixed and "Issued by" not in mixed
