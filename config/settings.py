@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.contrib.humanize",
     # The operators' admin site (config/admin.py) in place of django.contrib.admin's default.
     "config.apps.OperatorsAdminConfig",
     "whitenoise.runserver_nostatic",

@@ -174,3 +174,13 @@ def test_an_empty_form_says_what_to_fill_in_not_just_that_a_field_is_required(
     html = response.content.decode()
     assert generic not in html
     assert "Fyll inn " in html
+
+
+def test_counts_have_thousand_separators_in_norwegian():
+    from django.template import Context, Template
+    from django.utils import translation
+
+    template = Template("{% load humanize %}{{ n|intcomma }}")
+    for language in ("nb", "nn"):
+        with translation.override(language):
+            assert template.render(Context({"n": 1155})) == "1\u00a0155", language
