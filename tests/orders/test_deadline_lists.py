@@ -154,8 +154,8 @@ def overview(response):
     return {
         key: (int(open_), int(soon), int(overdue))
         for key, open_, soon, overdue in re.findall(
-            r'<tr data-organisation="([\w:]+)">.*?class="count-open">(\d+)<.*?'
-            r'class="count-due-soon">(\d+)<.*?class="count-overdue">(?:<strong>)?(\d+)<',
+            r'<tr data-organisation="([\w:]+)">.*?class="count-open[^"]*">(\d+)<.*?'
+            r'class="count-due-soon[^"]*">(\d+)<.*?class="count-overdue[^"]*">(?:<strong>)?(\d+)<',
             table.group(1),
             flags=re.S,
         )
