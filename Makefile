@@ -72,7 +72,7 @@ test: install
 	$(BIN)/python -m pytest -n auto --dist load
 
 messages: install
-	$(BIN)/python manage.py makemessages --locale nb --locale nn --ignore '.venv/*' --ignore 'bench/*' --ignore 'node_modules/*' --no-obsolete
+	$(BIN)/python manage.py makemessages --locale nb --locale nn --ignore '.venv/*' --ignore 'bench/*' --ignore 'node_modules/*' --ignore 'tests/*' --no-obsolete
 	$(BIN)/python manage.py compilemessages --locale nb --locale nn --ignore '.venv/*' --ignore 'node_modules/*'
 
 lint: install

@@ -8,6 +8,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Runtime state (the SQLite database, uploaded evidence, the generated dev secret) lives
@@ -282,16 +283,16 @@ OIDC_KINDS = {
     "helseid": {
         "scopes": "openid profile helseid://scopes/hpr/hpr_number "
         "helseid://scopes/identity/security_level",
-        "label": "Log in with HelseID",
+        "label": gettext_noop("Log in with HelseID"),
         "min_security_level": 4,
     },
     # ID-porten: level "high" (BankID, Buypass, Commfides) asked for and then required.
     "idporten": {
         "scopes": "openid profile",
-        "label": "Log in with ID-porten",
+        "label": gettext_noop("Log in with ID-porten"),
         "acr_values": "idporten-loa-high",
     },
-    "entra": {"scopes": "openid profile email", "label": "Log in with Microsoft Entra ID"},
+    "entra": {"scopes": "openid profile email", "label": gettext_noop("Log in with Microsoft Entra ID")},
     # Any other OpenID Connect provider the organisation uses: its button needs a _LABEL.
     "generic": {"scopes": "openid profile email", "label": ""},
 }

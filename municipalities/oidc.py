@@ -30,6 +30,7 @@ from django.shortcuts import resolve_url
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_noop
 from joserfc import errors as jose_errors
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet, RSAKey
@@ -64,24 +65,40 @@ SECURITY_LEVEL_CLAIM = "helseid://claims/identity/security_level"
 # Why a login is refused: the code goes to the access log, the text to the page. Codes in
 # PROTOCOL are a broken or stale exchange (400); the others refuse the person (403).
 REASONS = {
-    "provider_error": "The login service did not answer as expected. Try again in a while.",
-    "provider_denied": "The login was cancelled or refused at the login service.",
-    "missing_parameters": "The answer from the login service was incomplete. Start again.",
-    "state_unknown": "This login attempt is unknown or has expired. Start the login again.",
-    "state_replayed": "This login answer has already been used. Start the login again.",
-    "invalid_token": "The answer from the login service could not be read. Start again.",
-    "bad_signature": "The login could not be verified: the signature is not valid.",
-    "wrong_audience": "The login was issued for another service than Pålegg.",
-    "wrong_issuer": "The login was issued by another login service than the one asked.",
-    "expired": "The login has expired. Start the login again.",
-    "nonce_mismatch": "The login does not belong to this login attempt. Start again.",
-    "security_level": "This login needs security level 4 (high), for example BankID. "
-    "Log in again with such a method.",
-    "no_hpr": "The login did not carry an HPR number, and no invitation was waiting.",
-    "hpr_unknown": "Your HPR number is not in Pålegg's health personnel register.",
-    "not_invited": "You have no access to Pålegg yet. Open the invitation link you were "
-    "sent by e-mail first, then log in.",
-    "deactivated": "Your access to Pålegg has ended.",
+    "provider_error": gettext_noop(
+        "The login service did not answer as expected. Try again in a while."
+    ),
+    "provider_denied": gettext_noop("The login was cancelled or refused at the login service."),
+    "missing_parameters": gettext_noop(
+        "The answer from the login service was incomplete. Start again."
+    ),
+    "state_unknown": gettext_noop(
+        "This login attempt is unknown or has expired. Start the login again."
+    ),
+    "state_replayed": gettext_noop(
+        "This login answer has already been used. Start the login again."
+    ),
+    "invalid_token": gettext_noop(
+        "The answer from the login service could not be read. Start again."
+    ),
+    "bad_signature": gettext_noop("The login could not be verified: the signature is not valid."),
+    "wrong_audience": gettext_noop("The login was issued for another service than Pålegg."),
+    "wrong_issuer": gettext_noop(
+        "The login was issued by another login service than the one asked."
+    ),
+    "expired": gettext_noop("The login has expired. Start the login again."),
+    "nonce_mismatch": gettext_noop("The login does not belong to this login attempt. Start again."),
+    "security_level": gettext_noop(
+        "This login needs security level 4 (high), for example BankID. "
+        "Log in again with such a method."
+    ),
+    "no_hpr": gettext_noop("The login did not carry an HPR number, and no invitation was waiting."),
+    "hpr_unknown": gettext_noop("Your HPR number is not in Pålegg's health personnel register."),
+    "not_invited": gettext_noop(
+        "You have no access to Pålegg yet. Open the invitation link you were "
+        "sent by e-mail first, then log in."
+    ),
+    "deactivated": gettext_noop("Your access to Pålegg has ended."),
     **{f"invitation_{key}": text for key, text in invitations.REASONS.items()},
 }
 PROTOCOL = {
